@@ -1,0 +1,154 @@
+/*
+ * patgate.fcgi - issue, list, revoke and check personal access tokens.
+ *
+ * A thin main: read the arguments and the configuration, then serve in one
+ * of three ways (FastCGI on an inherited socket, a supervised pool on
+ * --listen, or one plain CGI request), or run a maintenance command.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "app.h"
+#include "config.h"
+#include "db.h"
+#include "jwks.h"
+#include "log.h"
+#include "server.h"
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: patgate.fcgi [--config FILE] [--listen PATH|HOST:PORT] [--workers N]\n"
+	    "       patgate.fcgi [--config FILE] --migrate | --check-config | --version\n"
+	    "\n"
+	    "With --listen (or the listen key) it opens the socket and supervises\n"
+	    "N workers.  Started on a FastCGI socket (spawn-fcgi, mod_fcgid,\n"
+	    "systemd) it serves that socket; started as a CGI program it answers\n"
+	    "one request.\n");
+}
+
+static void
+fatal(const char *msg)
+{
+	fprintf(stderr, "patgate: %s\n", msg);
+	exit(1);
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "listen", required_argument, NULL, 'l' },
+		{ "workers", required_argument, NULL, 'w' },
+		{ "migrate", no_argument, NULL, 'm' },
+		{ "check-config", no_argument, NULL, 'k' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *config_path = NULL, *listen_addr = NULL;
+	struct config cfg;
+	struct app app;
+	struct jwks *keys;
+	char err[1024], *end;
+	long workers = 0;
+	int ch, migrate = 0, check = 0, fd, rc;
+
+	while ((ch = getopt_long(argc, argv, "c:l:w:h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'c':
+			config_path = optarg;
+			break;
+		case 'l':
+			listen_addr = optarg;
+			break;
+		case 'w':
+			workers = strtol(optarg, &end, 10);
+			if (*optarg == '\0' || *end != '\0' || workers < 1 || workers > 256)
+				fatal("--workers: give a number from 1 to 256");
+			break;
+		case 'm':
+			migrate = 1;
+			break;
+		case 'k':
+			check = 1;
+			break;
+		case 'V':
+			printf("patgate %s\n", PACKAGE_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+
+	if (config_load(&cfg, config_path, err, sizeof(err)) == -1)
+		fatal(err);
+	log_set_level(cfg.log_level);
+	if (cfg.oidc_jwks_file[0] != '\0') {
+		if ((keys = jwks_load(cfg.oidc_jwks_file, err, sizeof(err))) == NULL) {
+			char line[1100];
+
+			snprintf(line, sizeof(line), "oidc_jwks_file: %s", err);
+			fatal(line);
+		}
+		jwks_free(keys);
+	}
+	if (check) {
+		printf("patgate: configuration ok: %s\n", cfg.path);
+		config_free(&cfg);
+		return 0;
+	}
+	if (migrate) {
+		rc = db_migrate(cfg.database_url, err, sizeof(err));
+		config_free(&cfg);
+		if (rc == -1)
+			fatal(err);
+		return 0;
+	}
+
+	if (listen_addr == NULL && (server_is_listener(STDIN_FILENO) ||
+	    (fd = server_systemd_fd()) != -1)) {
+		/* One worker on a socket someone else manages. */
+		fd = server_is_listener(STDIN_FILENO) ? STDIN_FILENO : 3;
+		if (server_drop_privileges(cfg.user, err, sizeof(err)) == -1 ||
+		    app_init(&app, &cfg, err, sizeof(err)) == -1)
+			fatal(err);
+		(void)db_ready(app.db);
+		rc = server_run(&app, fd);
+		app_free(&app);
+		return rc;
+	}
+	if (listen_addr == NULL && getenv("GATEWAY_INTERFACE") != NULL) {
+		if (app_init(&app, &cfg, err, sizeof(err)) == -1)
+			fatal(err);
+		rc = server_cgi(&app);
+		app_free(&app);
+		return rc;
+	}
+	if (listen_addr == NULL && cfg.listen[0] != '\0')
+		listen_addr = cfg.listen;
+	if (listen_addr == NULL)
+		fatal("nothing to serve: give --listen PATH|HOST:PORT, set listen in "
+		    "the configuration, or start under a FastCGI or CGI server");
+	if (workers == 0)
+		workers = config_workers(&cfg);
+	if ((fd = server_listen(listen_addr, cfg.user, err, sizeof(err))) == -1)
+		fatal(err);
+	listen_addr = strdup(listen_addr);
+	rc = server_supervise(config_path, &cfg, fd, workers, listen_addr);
+	free((char *)listen_addr);
+	return rc;
+}

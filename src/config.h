@@ -1,0 +1,56 @@
+/* config.h - the typed configuration table: file first, then PATGATE_* overrides. */
+#ifndef PATGATE_CONFIG_H
+#define PATGATE_CONFIG_H
+
+#include <stddef.h>
+
+#include "log.h"
+
+#define CONFIG_KEY_MIN	32	/* bytes a secret or pepper must decode to */
+#define CONFIG_KEY_MAX	512
+#define CONFIG_DAYS_MAX	36500
+
+struct config {
+	char		*database_url;
+	char		*secret_file;
+	char		*pepper_file;
+	char		*issuer;
+	char		*audience;
+	long		 max_days;		/* 0: unset */
+	char		*oidc_issuer;
+	char		*oidc_audience;
+	char		*oidc_jwks_file;
+	int		 trust_remote_user;
+	char		*trusted_proxies;
+	char		*introspect_secret;
+	char		*listen;
+	long		 workers;		/* 0: one per CPU, at least 2 */
+	char		*user;
+	enum log_level	 log_level;
+
+	/* Read from secret_file and pepper_file. */
+	unsigned char	 secret[CONFIG_KEY_MAX];
+	size_t		 secret_len;
+	unsigned char	 pepper[CONFIG_KEY_MAX];
+	size_t		 pepper_len;
+
+	char		*path;			/* the file that was read */
+};
+
+/*
+ * Read path (NULL: the default file, which may be absent), apply the
+ * environment, load the key files.  On failure returns -1 with one line in
+ * err naming the file, the line and the key.
+ */
+int	config_load(struct config *, const char *path, char *err, size_t errsz);
+/* Parse a file's text into cfg (no environment, no key files): for tests and fuzzing. */
+int	config_parse(struct config *, const char *name, const char *text,
+	    char *err, size_t errsz);
+void	config_defaults(struct config *);
+void	config_free(struct config *);
+long	config_workers(const struct config *);
+/* Decode a base64url key file's contents: at least CONFIG_KEY_MIN bytes. */
+int	config_key_decode(const char *text, size_t len, unsigned char *out,
+	    size_t *outlen);
+
+#endif

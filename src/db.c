@@ -1,0 +1,463 @@
+/* db.c - the PostgreSQL connection and every SQL statement patgate runs. */
+#include "db.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <libpq-fe.h>
+
+#include "log.h"
+#include "migrations.h"
+
+#define DB_RETRY_MS	250	/* after a failed connect, answer 503 this long */
+
+enum db_stmt {
+	ST_PING, ST_INSERT, ST_LIST, ST_GET, ST_REVOKE, ST_USE, ST__COUNT
+};
+
+/* The columns every statement that returns tokens returns, in this order. */
+#define PAT_COLUMNS \
+	"id::text, owner_email, owner_name, " \
+	"array_to_string(owner_groups, E'\\x1f'), description, days, " \
+	"(extract(epoch FROM created_at) * 1000)::int8, " \
+	"(extract(epoch FROM updated_at) * 1000)::int8, updated_by, " \
+	"(extract(epoch FROM expires_at) * 1000)::int8, " \
+	"(extract(epoch FROM last_used_at) * 1000)::int8, revoked_at IS NOT NULL"
+#define MS_TO_TIMESTAMPTZ(p) "(timestamptz 'epoch' + " p "::int8 * interval '1 millisecond')"
+
+static const struct {
+	const char	*name;
+	const char	*sql;
+	int		 nparams;
+	int		 retry;		/* safe to run again after a reconnect */
+} db_stmts[ST__COUNT] = {
+	[ST_PING] = { "ping", "SELECT 1", 0, 1 },
+	[ST_INSERT] = { "pat_insert",
+	    "INSERT INTO pat (id, token_hmac, owner_email, owner_name, "
+	    "owner_groups, description, days, created_at, expires_at, "
+	    "updated_at, updated_by) "
+	    "VALUES ($1::uuid, $2, $3, $4, string_to_array($5, E'\\x1f'), $6, "
+	    "$7::int, " MS_TO_TIMESTAMPTZ("$8") ", " MS_TO_TIMESTAMPTZ("$9") ", "
+	    MS_TO_TIMESTAMPTZ("$8") ", $3)", 9, 0 },
+	[ST_LIST] = { "pat_list",
+	    "SELECT " PAT_COLUMNS " FROM pat "
+	    "WHERE owner_email = $1 AND revoked_at IS NULL "
+	    "ORDER BY created_at DESC, id DESC", 1, 1 },
+	[ST_GET] = { "pat_get",
+	    "SELECT " PAT_COLUMNS " FROM pat "
+	    "WHERE id = $1::uuid AND owner_email = $2 AND revoked_at IS NULL", 2, 1 },
+	[ST_REVOKE] = { "pat_revoke",
+	    "UPDATE pat SET revoked_at = coalesce(revoked_at, now()), "
+	    "updated_at = CASE WHEN revoked_at IS NULL THEN now() ELSE updated_at END, "
+	    "updated_by = CASE WHEN revoked_at IS NULL THEN $3 ELSE updated_by END "
+	    "WHERE id = $1::uuid AND owner_email = $2 RETURNING id", 3, 1 },
+	/* The lookup and the last-used write share one round trip. */
+	[ST_USE] = { "pat_use",
+	    "WITH hit AS (SELECT " PAT_COLUMNS " FROM pat WHERE token_hmac = $1), "
+	    "touch AS (UPDATE pat SET last_used_at = now(), last_used_addr = $2 "
+	    "WHERE token_hmac = $1 AND revoked_at IS NULL "
+	    "AND (expires_at IS NULL OR expires_at > now()) "
+	    "AND (last_used_at IS NULL OR last_used_at < now() - interval '60 seconds') "
+	    "RETURNING 1) "
+	    "SELECT * FROM hit", 2, 1 },
+};
+
+struct db {
+	char		*conninfo;
+	PGconn		*conn;
+	struct timespec	 retry_at;	/* no connect attempt before this */
+};
+
+struct db *
+db_new(const char *conninfo)
+{
+	struct db *db = xcalloc(1, sizeof(*db));
+
+	db->conninfo = xstrdup(conninfo);
+	return db;
+}
+
+void
+db_free(struct db *db)
+{
+	if (db == NULL)
+		return;
+	PQfinish(db->conn);
+	free(db->conninfo);
+	free(db);
+}
+
+static void
+db_log_error(const char *event, const char *msg)
+{
+	char clean[512];
+
+	log_msg(LVL_WARN, "event=%s reason=\"%s\"", event,
+	    log_clean(clean, sizeof(clean), msg));
+}
+
+static PGconn *
+db_open(const char *conninfo)
+{
+	/* Defaults first: the URL given in conninfo overrides them. */
+	const char *keys[] = { "connect_timeout", "application_name", "dbname", NULL };
+	const char *vals[] = { "3", "patgate", conninfo, NULL };
+
+	return PQconnectdbParams(keys, vals, 1);
+}
+
+/* Is the schema at least as new as the last migration this build knows? */
+static enum error
+db_schema_check(PGconn *conn)
+{
+	const char *want = migrations[migrations_count - 1].version;
+	enum error e = ERR_SCHEMA;
+	PGresult *res;
+
+	res = PQexecParams(conn, "SELECT max(version) FROM schema_migrations",
+	    0, NULL, NULL, NULL, NULL, 0);
+	if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) == 1 &&
+	    !PQgetisnull(res, 0, 0) && strcmp(PQgetvalue(res, 0, 0), want) >= 0)
+		e = ERR_OK;
+	else if (PQstatus(conn) != CONNECTION_OK)
+		e = ERR_UNAVAILABLE;
+	PQclear(res);
+	if (e == ERR_SCHEMA)
+		log_msg(LVL_ERROR, "event=schema_outdated need=%s "
+		    "fix=\"run: patgate.fcgi --migrate\"", want);
+	return e;
+}
+
+static enum error
+db_connect(struct db *db)
+{
+	struct timespec now;
+	enum error e;
+	PGresult *res;
+	int i;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (now.tv_sec < db->retry_at.tv_sec || (now.tv_sec == db->retry_at.tv_sec &&
+	    now.tv_nsec < db->retry_at.tv_nsec))
+		return ERR_UNAVAILABLE;
+	db->conn = db_open(db->conninfo);
+	if (PQstatus(db->conn) != CONNECTION_OK) {
+		db_log_error("db_unreachable", PQerrorMessage(db->conn));
+		e = ERR_UNAVAILABLE;
+		goto err;
+	}
+	if ((e = db_schema_check(db->conn)) != ERR_OK)
+		goto err;
+	for (i = 0; i < ST__COUNT; i++) {
+		res = PQprepare(db->conn, db_stmts[i].name, db_stmts[i].sql,
+		    db_stmts[i].nparams, NULL);
+		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+			db_log_error("db_prepare_failed", PQresultErrorMessage(res));
+			e = PQstatus(db->conn) == CONNECTION_OK ? ERR_INTERNAL :
+			    ERR_UNAVAILABLE;
+			PQclear(res);
+			goto err;
+		}
+		PQclear(res);
+	}
+	log_msg(LVL_INFO, "event=db_connected");
+	return ERR_OK;
+err:
+	PQfinish(db->conn);
+	db->conn = NULL;
+	db->retry_at = now;
+	db->retry_at.tv_nsec += DB_RETRY_MS * 1000000L;
+	if (db->retry_at.tv_nsec >= 1000000000L) {
+		db->retry_at.tv_sec++;
+		db->retry_at.tv_nsec -= 1000000000L;
+	}
+	return e;
+}
+
+enum error
+db_ready(struct db *db)
+{
+	if (db->conn != NULL && PQstatus(db->conn) == CONNECTION_OK)
+		return ERR_OK;
+	PQfinish(db->conn);
+	db->conn = NULL;
+	return db_connect(db);
+}
+
+/* What a failed statement means for the caller. */
+static enum error
+db_failure(struct db *db, PGresult *res)
+{
+	const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+
+	db_log_error("db_error", res != NULL ? PQresultErrorMessage(res) :
+	    PQerrorMessage(db->conn));
+	if (PQstatus(db->conn) != CONNECTION_OK)
+		return ERR_UNAVAILABLE;
+	if (state != NULL && (strncmp(state, "08", 2) == 0 ||
+	    strncmp(state, "53", 2) == 0 || strncmp(state, "57P", 3) == 0))
+		return ERR_UNAVAILABLE;
+	if (state != NULL && (strcmp(state, "42P01") == 0 ||
+	    strcmp(state, "42703") == 0))
+		return ERR_SCHEMA;
+	return ERR_INTERNAL;
+}
+
+/*
+ * Run a prepared statement.  One that is safe to repeat and finds the connection broken (the
+ * server restarted since the last request) reconnects and runs once more.
+ */
+static enum error
+db_exec(struct db *db, enum db_stmt st, const char *const *values,
+    const int *lengths, const int *formats, PGresult **out)
+{
+	enum error e;
+	int attempt;
+
+	*out = NULL;
+	for (attempt = 0; attempt < 2; attempt++) {
+		if ((e = db_ready(db)) != ERR_OK)
+			return e;
+		*out = PQexecPrepared(db->conn, db_stmts[st].name,
+		    db_stmts[st].nparams, values, lengths, formats, 0);
+		if (PQresultStatus(*out) == PGRES_TUPLES_OK ||
+		    PQresultStatus(*out) == PGRES_COMMAND_OK)
+			return ERR_OK;
+		e = db_failure(db, *out);
+		PQclear(*out);
+		*out = NULL;
+		if (e != ERR_UNAVAILABLE || !db_stmts[st].retry)
+			break;
+		PQfinish(db->conn);
+		db->conn = NULL;
+	}
+	return e;
+}
+
+enum error
+db_ping(struct db *db)
+{
+	PGresult *res;
+	enum error e;
+
+	if ((e = db_exec(db, ST_PING, NULL, NULL, NULL, &res)) == ERR_OK)
+		PQclear(res);
+	return e;
+}
+
+static const char *
+db_copy(struct arena *a, PGresult *res, int row, int col)
+{
+	if (PQgetisnull(res, row, col))
+		return NULL;
+	return arena_strndup(a, PQgetvalue(res, row, col),
+	    (size_t)PQgetlength(res, row, col));
+}
+
+static int64_t
+db_int(PGresult *res, int row, int col, int *present)
+{
+	int isnull = PQgetisnull(res, row, col);
+
+	if (present != NULL)
+		*present = !isnull;
+	return isnull ? 0 : strtoll(PQgetvalue(res, row, col), NULL, 10);
+}
+
+/* Fill r from one row of PAT_COLUMNS. */
+static int
+db_row(struct arena *a, PGresult *res, int row, struct pat_row *r)
+{
+	r->id = db_copy(a, res, row, 0);
+	r->email = db_copy(a, res, row, 1);
+	r->name = db_copy(a, res, row, 2);
+	r->groups = db_copy(a, res, row, 3);
+	r->description = db_copy(a, res, row, 4);
+	r->days = db_int(res, row, 5, NULL);
+	r->created_ms = db_int(res, row, 6, NULL);
+	r->updated_ms = db_int(res, row, 7, NULL);
+	r->updated_by = db_copy(a, res, row, 8);
+	r->expires_ms = db_int(res, row, 9, &r->has_expires);
+	r->last_used_ms = db_int(res, row, 10, &r->has_last_used);
+	r->revoked = PQgetvalue(res, row, 11)[0] == 't';
+	return r->id && r->email && r->name && r->groups && r->description &&
+	    r->updated_by ? 0 : -1;
+}
+
+enum error
+db_pat_insert(struct db *db, const struct pat_new *p)
+{
+	char days[24], created[24], expires[24];
+	const char *values[9] = { p->id, (const char *)p->hmac, p->email, p->name,
+	    p->groups, p->description, days, created,
+	    p->expires_ms >= 0 ? expires : NULL };
+	const int lengths[9] = { 0, 32 }, formats[9] = { 0, 1 };
+	PGresult *res;
+	enum error e;
+
+	snprintf(days, sizeof(days), "%lld", p->days);
+	snprintf(created, sizeof(created), "%lld", (long long)p->created_ms);
+	snprintf(expires, sizeof(expires), "%lld", (long long)p->expires_ms);
+	if ((e = db_exec(db, ST_INSERT, values, lengths, formats, &res)) == ERR_OK)
+		PQclear(res);
+	return e;
+}
+
+enum error
+db_pat_list(struct db *db, struct arena *a, const char *email,
+    struct pat_row **rows, size_t *nrows)
+{
+	const char *values[1] = { email };
+	PGresult *res;
+	enum error e;
+	int i, n;
+
+	*rows = NULL;
+	*nrows = 0;
+	if ((e = db_exec(db, ST_LIST, values, NULL, NULL, &res)) != ERR_OK)
+		return e;
+	n = PQntuples(res);
+	if (n > 0 && (*rows = arena_alloc(a, (size_t)n * sizeof(**rows))) == NULL)
+		e = ERR_INTERNAL;
+	for (i = 0; i < n && e == ERR_OK; i++)
+		if (db_row(a, res, i, &(*rows)[i]) == -1)
+			e = ERR_INTERNAL;
+	if (e == ERR_OK)
+		*nrows = (size_t)n;
+	PQclear(res);
+	return e;
+}
+
+enum error
+db_pat_get(struct db *db, struct arena *a, const char *id, const char *email,
+    struct pat_row *r)
+{
+	const char *values[2] = { id, email };
+	PGresult *res;
+	enum error e;
+
+	if ((e = db_exec(db, ST_GET, values, NULL, NULL, &res)) != ERR_OK)
+		return e;
+	if (PQntuples(res) != 1)
+		e = ERR_NOT_FOUND;
+	else if (db_row(a, res, 0, r) == -1)
+		e = ERR_INTERNAL;
+	PQclear(res);
+	return e;
+}
+
+enum error
+db_pat_revoke(struct db *db, const char *id, const char *email, const char *by)
+{
+	const char *values[3] = { id, email, by };
+	PGresult *res;
+	enum error e;
+
+	if ((e = db_exec(db, ST_REVOKE, values, NULL, NULL, &res)) != ERR_OK)
+		return e;
+	if (PQntuples(res) != 1)
+		e = ERR_NOT_FOUND;
+	PQclear(res);
+	return e;
+}
+
+enum error
+db_pat_use(struct db *db, struct arena *a, const unsigned char hmac[32],
+    const char *addr, struct pat_row *r)
+{
+	const char *values[2] = { (const char *)hmac, addr };
+	const int lengths[2] = { 32, 0 }, formats[2] = { 1, 0 };
+	PGresult *res;
+	enum error e;
+
+	if ((e = db_exec(db, ST_USE, values, lengths, formats, &res)) != ERR_OK)
+		return e;
+	if (PQntuples(res) != 1)
+		e = ERR_NOT_FOUND;
+	else if (db_row(a, res, 0, r) == -1)
+		e = ERR_INTERNAL;
+	PQclear(res);
+	return e;
+}
+
+/* ------------------------------------------------------------------ migrations */
+
+static int
+db_migrate_step(PGconn *conn, const char *sql, const char *const *params,
+    int nparams, char *err, size_t errsz)
+{
+	PGresult *res;
+	int ok;
+
+	if (nparams < 0)	/* a migration file: several statements, no parameters */
+		res = PQexec(conn, sql);
+	else
+		res = PQexecParams(conn, sql, nparams, NULL, params, NULL, NULL, 0);
+	ok = PQresultStatus(res) == PGRES_COMMAND_OK ||
+	    PQresultStatus(res) == PGRES_TUPLES_OK;
+	if (!ok)
+		snprintf(err, errsz, "%s", PQresultErrorMessage(res));
+	else if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) > 0)
+		ok = 2;		/* a row came back */
+	PQclear(res);
+	return ok;
+}
+
+int
+db_migrate(const char *conninfo, char *err, size_t errsz)
+{
+	PGconn *conn = db_open(conninfo);
+	size_t i, applied = 0;
+	int rc = -1, r;
+	char *nl;
+
+	if (PQstatus(conn) != CONNECTION_OK) {
+		snprintf(err, errsz, "cannot connect to the database: %s",
+		    PQerrorMessage(conn));
+		goto done;
+	}
+	/* One migrator at a time; the key is arbitrary but fixed. */
+	if (!db_migrate_step(conn, "SELECT pg_advisory_lock(7270061)", NULL, 0,
+	    err, errsz) ||
+	    !db_migrate_step(conn, "CREATE TABLE IF NOT EXISTS schema_migrations ("
+	    "version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())",
+	    NULL, 0, err, errsz))
+		goto done;
+	for (i = 0; i < migrations_count; i++) {
+		const char *v[1] = { migrations[i].version };
+
+		r = db_migrate_step(conn, "SELECT 1 FROM schema_migrations "
+		    "WHERE version = $1", v, 1, err, errsz);
+		if (r == 0)
+			goto done;
+		if (r == 2)
+			continue;
+		if (!db_migrate_step(conn, "BEGIN", NULL, 0, err, errsz))
+			goto done;
+		if (!db_migrate_step(conn, migrations[i].sql, NULL, -1, err, errsz) ||
+		    !db_migrate_step(conn, "INSERT INTO schema_migrations (version) "
+		    "VALUES ($1)", v, 1, err, errsz) ||
+		    !db_migrate_step(conn, "COMMIT", NULL, 0, err, errsz)) {
+			char why[512];
+
+			snprintf(why, sizeof(why), "%s", err);
+			PQclear(PQexec(conn, "ROLLBACK"));
+			snprintf(err, errsz, "migration %s failed: %s",
+			    migrations[i].version, why);
+			goto done;
+		}
+		printf("applied %s\n", migrations[i].version);
+		applied++;
+	}
+	printf("schema is up to date: %zu applied now, %zu known\n", applied,
+	    migrations_count);
+	rc = 0;
+done:
+	if ((nl = strchr(err, '\n')) != NULL)
+		*nl = '\0';
+	PQfinish(conn);
+	return rc;
+}

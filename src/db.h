@@ -1,0 +1,66 @@
+/* db.h - the PostgreSQL connection and every SQL statement patgate runs. */
+#ifndef PATGATE_DB_H
+#define PATGATE_DB_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "alloc.h"
+#include "error.h"
+
+#define DB_GROUP_SEP	"\x1f"	/* joins groups; control characters never occur in them */
+
+struct db;
+
+/* A token's row as the API shows it.  Strings live in the request arena. */
+struct pat_row {
+	const char	*id;
+	const char	*email;
+	const char	*name;
+	const char	*groups;	/* joined by DB_GROUP_SEP */
+	const char	*description;
+	const char	*updated_by;
+	long long	 days;
+	int64_t		 created_ms, updated_ms, expires_ms, last_used_ms;
+	int		 has_expires, has_last_used, revoked;
+};
+
+/* A token to store.  expires_ms < 0: never expires. */
+struct pat_new {
+	const char		*id;
+	unsigned char		 hmac[32];
+	const char		*email;
+	const char		*name;
+	const char		*groups;	/* joined by DB_GROUP_SEP */
+	const char		*description;
+	long long		 days;
+	int64_t			 created_ms;
+	int64_t			 expires_ms;
+};
+
+/* Never fails: the connection is made on first use, and remade after it breaks. */
+struct db	*db_new(const char *conninfo);
+void		 db_free(struct db *);
+/* Connect if needed; ERR_UNAVAILABLE or ERR_SCHEMA when that cannot be done. */
+enum error	 db_ready(struct db *);
+enum error	 db_ping(struct db *);
+
+enum error	 db_pat_insert(struct db *, const struct pat_new *);
+enum error	 db_pat_list(struct db *, struct arena *, const char *email,
+		    struct pat_row **rows, size_t *nrows);
+enum error	 db_pat_get(struct db *, struct arena *, const char *id,
+		    const char *email, struct pat_row *);
+enum error	 db_pat_revoke(struct db *, const char *id, const char *email,
+		    const char *by);
+/*
+ * Find the token whose HMAC this is, and in the same statement record its
+ * use (at most once a minute) from addr (may be NULL).  ERR_NOT_FOUND if
+ * there is no such row, revoked or not.
+ */
+enum error	 db_pat_use(struct db *, struct arena *, const unsigned char hmac[32],
+		    const char *addr, struct pat_row *);
+
+/* Apply the pending sql/ migrations in order, each in its own transaction. */
+int		 db_migrate(const char *conninfo, char *err, size_t errsz);
+
+#endif

@@ -1,0 +1,9 @@
+/* health.h - GET /pat/v1/health: is the worker up, and can it reach PostgreSQL? */
+#ifndef PATGATE_HEALTH_H
+#define PATGATE_HEALTH_H
+
+#include "request.h"
+
+enum error	health_get(struct request *);
+
+#endif

@@ -1,0 +1,37 @@
+/* jwks.h - OIDC signing keys from a JWKS file, re-read when the file changes. */
+#ifndef PATGATE_JWKS_H
+#define PATGATE_JWKS_H
+
+#include <sys/stat.h>
+
+#include <stddef.h>
+#include <time.h>
+
+#include "jose.h"
+
+struct jwks;
+
+/* Parse a JWKS document; keys that are not RS256 or ES256 signing keys are skipped. */
+struct jwks	*jwks_parse(const char *json, size_t len, char *err, size_t errsz);
+struct jwks	*jwks_load(const char *path, char *err, size_t errsz);
+void		 jwks_free(struct jwks *);
+size_t		 jwks_count(const struct jwks *);
+/* 0 when a key of the token's kid and algorithm verifies its signature. */
+int		 jwks_verify(const struct jwks *, const struct jose *);
+
+struct jwks_cache {
+	char		*path;
+	struct jwks	*keys;
+	struct timespec	 mtime;
+	dev_t		 dev;
+	ino_t		 ino;
+	off_t		 size;
+};
+
+int		 jwks_cache_open(struct jwks_cache *, const char *path,
+		    char *err, size_t errsz);
+/* The keys, re-read first if the file changed; a bad new file keeps the old keys. */
+const struct jwks *jwks_cache_get(struct jwks_cache *);
+void		 jwks_cache_close(struct jwks_cache *);
+
+#endif

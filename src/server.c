@@ -1,0 +1,474 @@
+/* server.c - the three ways to run: FastCGI socket, pre-forked supervisor, plain CGI. */
+#include "server.h"
+
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <netdb.h>
+#include <poll.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <fcgiapp.h>
+
+#include "alloc.h"
+#include "jwks.h"
+#include "log.h"
+
+#define SERVER_BACKLOG		1024
+#define SERVER_DRAIN_S		30	/* SIGKILL workers still busy after this */
+#define SERVER_QUICK_DEATH_S	1	/* a worker dying this young is respawned later */
+
+extern char **environ;
+
+static volatile sig_atomic_t server_stopping;
+
+static void
+server_on_term(int sig)
+{
+	(void)sig;
+	server_stopping = 1;
+}
+
+int
+server_is_listener(int fd)
+{
+	int listening = 0;
+	socklen_t len = sizeof(listening);
+
+	return getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) == 0 &&
+	    listening;
+}
+
+int
+server_systemd_fd(void)
+{
+	const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
+
+	if (pid == NULL || fds == NULL || strtol(pid, NULL, 10) != (long)getpid() ||
+	    strtol(fds, NULL, 10) < 1 || !server_is_listener(3))
+		return -1;
+	return 3;
+}
+
+static int
+server_user(const char *user, uid_t *uid, gid_t *gid, char *err, size_t errsz)
+{
+	struct passwd *pw;
+
+	if ((pw = getpwnam(user)) == NULL) {
+		snprintf(err, errsz, "user: no such user \"%s\"", user);
+		return -1;
+	}
+	*uid = pw->pw_uid;
+	*gid = pw->pw_gid;
+	return 0;
+}
+
+static int
+server_listen_unix(const char *path, const char *user, char *err, size_t errsz)
+{
+	struct sockaddr_un sun;
+	struct stat st;
+	uid_t uid;
+	gid_t gid;
+	int fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		snprintf(err, errsz, "listen: socket path is too long: %s", path);
+		return -1;
+	}
+	strcpy(sun.sun_path, path);
+	/* A socket left by a worker that died is replaced; any other file is not. */
+	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+		unlink(path);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1 ||
+	    bind(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1 ||
+	    chmod(path, 0660) == -1) {
+		snprintf(err, errsz, "listen: %s: %s", path, strerror(errno));
+		if (fd != -1)
+			close(fd);
+		return -1;
+	}
+	if (*user != '\0' && geteuid() == 0 &&
+	    (server_user(user, &uid, &gid, err, errsz) == -1 ||
+	    chown(path, uid, gid) == -1)) {
+		if (*err == '\0')
+			snprintf(err, errsz, "listen: chown %s: %s", path, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int
+server_listen_tcp(const char *addr, char *err, size_t errsz)
+{
+	struct addrinfo hints, *res, *ai;
+	char host[256];
+	const char *colon = strrchr(addr, ':');
+	int fd = -1, on = 1, rc;
+	size_t hl;
+
+	if (colon == NULL || (hl = (size_t)(colon - addr)) >= sizeof(host)) {
+		snprintf(err, errsz, "listen: \"%s\" is neither a socket path nor "
+		    "HOST:PORT", addr);
+		return -1;
+	}
+	memcpy(host, addr, hl);
+	host[hl] = '\0';
+	if (hl >= 2 && host[0] == '[' && host[hl - 1] == ']') {
+		memmove(host, host + 1, hl - 2);
+		host[hl - 2] = '\0';
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE;
+	if ((rc = getaddrinfo(*host ? host : NULL, colon + 1, &hints, &res)) != 0) {
+		snprintf(err, errsz, "listen: %s: %s", addr, gai_strerror(rc));
+		return -1;
+	}
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		if ((fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
+		    ai->ai_protocol)) == -1)
+			continue;
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+		if (bind(fd, ai->ai_addr, ai->ai_addrlen) == 0)
+			break;
+		close(fd);
+		fd = -1;
+	}
+	freeaddrinfo(res);
+	if (fd == -1)
+		snprintf(err, errsz, "listen: %s: %s", addr, strerror(errno));
+	return fd;
+}
+
+int
+server_listen(const char *addr, const char *user, char *err, size_t errsz)
+{
+	int fd;
+
+	*err = '\0';
+	if (strncmp(addr, "unix:", 5) == 0)
+		addr += 5;
+	fd = strchr(addr, '/') != NULL ? server_listen_unix(addr, user, err, errsz) :
+	    server_listen_tcp(addr, err, errsz);
+	if (fd != -1 && listen(fd, SERVER_BACKLOG) == -1) {
+		snprintf(err, errsz, "listen: %s: %s", addr, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int
+server_drop_privileges(const char *user, char *err, size_t errsz)
+{
+	uid_t uid;
+	gid_t gid;
+
+	if (*user == '\0' || geteuid() != 0)
+		return 0;
+	if (server_user(user, &uid, &gid, err, errsz) == -1)
+		return -1;
+	if (initgroups(user, gid) == -1 || setgid(gid) == -1 || setuid(uid) == -1 ||
+	    (uid != 0 && setuid(0) != -1)) {
+		snprintf(err, errsz, "user: cannot become \"%s\": %s", user,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int
+server_run(struct app *app, int fd)
+{
+	struct sigaction sa;
+	sigset_t block, waitmask;
+	FCGX_Request r;
+	int rc, flags;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = server_on_term;		/* no SA_RESTART: ppoll must wake */
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	/*
+	 * Signals wait while a request runs, and arrive only in ppoll: a request
+	 * in flight always finishes, and no wakeup is lost before accept.
+	 */
+	sigemptyset(&block);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigprocmask(SIG_BLOCK, &block, &waitmask);
+	sigdelset(&waitmask, SIGTERM);
+	sigdelset(&waitmask, SIGINT);
+	/* Non-blocking, so that losing an accept race to a sibling returns. */
+	if ((flags = fcntl(fd, F_GETFL)) != -1)
+		fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+
+	if (FCGX_Init() != 0 || FCGX_InitRequest(&r, fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
+		log_msg(LVL_ERROR, "event=fatal reason=\"libfcgi failed to start\"");
+		return 1;
+	}
+	log_msg(LVL_INFO, "event=worker_ready");
+	while (!server_stopping) {
+		struct pollfd pfd = { fd, POLLIN, 0 };
+
+		if (ppoll(&pfd, 1, NULL, &waitmask) == -1) {
+			if (errno == EINTR)
+				continue;
+			log_msg(LVL_ERROR, "event=fatal reason=\"poll: %s\"",
+			    strerror(errno));
+			return 1;
+		}
+		if ((rc = FCGX_Accept_r(&r)) < 0) {
+			if (rc == -EAGAIN || rc == -EWOULDBLOCK || rc == -EINTR ||
+			    rc == -ECONNABORTED)
+				continue;
+			log_msg(LVL_ERROR, "event=accept_failed reason=\"%s\"",
+			    strerror(-rc));
+			continue;
+		}
+		app_serve(app, r.envp, r.in, r.out);
+		FCGX_Finish_r(&r);
+	}
+	FCGX_Free(&r, 1);
+	log_msg(LVL_INFO, "event=worker_stopped");
+	return 0;
+}
+
+int
+server_cgi(struct app *app)
+{
+	signal(SIGPIPE, SIG_IGN);
+	app_serve(app, environ, NULL, NULL);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ supervisor */
+
+struct worker {
+	pid_t		 pid;		/* 0: slot empty */
+	time_t		 started;
+	time_t		 respawn_at;	/* when an empty slot is refilled */
+};
+
+struct supervisor {
+	const char	*config_path;
+	struct config	 cfg;
+	int		 fd;
+	struct worker	*slots;
+	size_t		 nslots;
+	pid_t		*retiring;	/* old workers draining after a reload */
+	size_t		 nretiring;
+};
+
+static void
+supervisor_spawn(struct supervisor *s, struct worker *w)
+{
+	struct app app;
+	struct config copy;
+	char err[512];
+	sigset_t none;
+	pid_t pid;
+
+	if ((pid = fork()) == -1) {
+		log_msg(LVL_ERROR, "event=fork_failed reason=\"%s\"", strerror(errno));
+		w->pid = 0;
+		w->respawn_at = time(NULL) + SERVER_QUICK_DEATH_S;
+		return;
+	}
+	if (pid > 0) {
+		w->pid = pid;
+		w->started = time(NULL);
+		return;
+	}
+	/* The worker. */
+	signal(SIGCHLD, SIG_DFL);
+	signal(SIGHUP, SIG_IGN);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	prctl(PR_SET_PDEATHSIG, SIGTERM);
+	if (getppid() == 1)
+		_exit(0);
+	if (server_drop_privileges(s->cfg.user, err, sizeof(err)) == -1) {
+		log_msg(LVL_ERROR, "event=fatal reason=\"%s\"", err);
+		_exit(1);
+	}
+	copy = s->cfg;
+	if (app_init(&app, &copy, err, sizeof(err)) == -1) {
+		log_msg(LVL_ERROR, "event=fatal reason=\"%s\"", err);
+		_exit(1);
+	}
+	(void)db_ready(app.db);		/* connect now if we can; 503s until then */
+	_exit(server_run(&app, s->fd));
+}
+
+/* Reap exited workers; respawn those that belong to the current generation. */
+static void
+supervisor_reap(struct supervisor *s)
+{
+	time_t now = time(NULL);
+	size_t i;
+	pid_t pid;
+	int status;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		for (i = 0; i < s->nretiring; i++)
+			if (s->retiring[i] == pid)
+				s->retiring[i] = s->retiring[--s->nretiring];
+		for (i = 0; i < s->nslots; i++) {
+			if (s->slots[i].pid != pid)
+				continue;
+			s->slots[i].pid = 0;
+			if (WIFSIGNALED(status))
+				log_msg(LVL_WARN, "event=worker_died worker=%ld "
+				    "signal=%d", (long)pid, WTERMSIG(status));
+			else
+				log_msg(LVL_WARN, "event=worker_exited worker=%ld "
+				    "status=%d", (long)pid, WEXITSTATUS(status));
+			/* One that dies young waits, so a broken worker cannot fork-bomb. */
+			s->slots[i].respawn_at = now - s->slots[i].started <
+			    SERVER_QUICK_DEATH_S ? now + SERVER_QUICK_DEATH_S : now;
+		}
+	}
+	if (server_stopping)
+		return;
+	for (i = 0; i < s->nslots; i++)
+		if (s->slots[i].pid == 0 && s->slots[i].respawn_at <= now) {
+			supervisor_spawn(s, &s->slots[i]);
+			if (s->slots[i].pid != 0)
+				log_msg(LVL_INFO, "event=worker_spawned worker=%ld",
+				    (long)s->slots[i].pid);
+		}
+}
+
+/* SIGHUP: read the configuration again; on success replace every worker. */
+static void
+supervisor_reload(struct supervisor *s)
+{
+	struct config fresh;
+	struct jwks *keys = NULL;
+	char err[512];
+	size_t i;
+
+	if (config_load(&fresh, s->config_path, err, sizeof(err)) == -1 ||
+	    (fresh.oidc_jwks_file[0] != '\0' &&
+	    (keys = jwks_load(fresh.oidc_jwks_file, err, sizeof(err))) == NULL)) {
+		log_msg(LVL_ERROR, "event=reload_failed reason=\"%s\" "
+		    "action=\"keeping the running configuration\"", err);
+		config_free(&fresh);
+		return;
+	}
+	jwks_free(keys);
+	config_free(&s->cfg);
+	s->cfg = fresh;
+	log_set_level(s->cfg.log_level);
+	s->retiring = xrealloc(s->retiring, (s->nretiring + s->nslots) *
+	    sizeof(*s->retiring));
+	/* New workers start first; the old ones finish what they hold, then exit. */
+	for (i = 0; i < s->nslots; i++) {
+		pid_t old = s->slots[i].pid;
+
+		supervisor_spawn(s, &s->slots[i]);
+		if (old != 0) {
+			s->retiring[s->nretiring++] = old;
+			kill(old, SIGTERM);
+		}
+	}
+	log_msg(LVL_INFO, "event=reloaded workers=%zu", s->nslots);
+}
+
+static void
+supervisor_stop(struct supervisor *s)
+{
+	time_t deadline = time(NULL) + SERVER_DRAIN_S;
+	size_t i, alive;
+
+	for (i = 0; i < s->nslots; i++)
+		if (s->slots[i].pid != 0)
+			kill(s->slots[i].pid, SIGTERM);
+	for (i = 0; i < s->nretiring; i++)
+		kill(s->retiring[i], SIGTERM);
+	for (;;) {
+		supervisor_reap(s);
+		for (alive = s->nretiring, i = 0; i < s->nslots; i++)
+			alive += s->slots[i].pid != 0;
+		if (alive == 0)
+			return;
+		if (time(NULL) >= deadline) {
+			log_msg(LVL_WARN, "event=drain_timeout workers=%zu", alive);
+			for (i = 0; i < s->nslots; i++)
+				if (s->slots[i].pid != 0)
+					kill(s->slots[i].pid, SIGKILL);
+			for (i = 0; i < s->nretiring; i++)
+				kill(s->retiring[i], SIGKILL);
+		}
+		usleep(20000);
+	}
+}
+
+int
+server_supervise(const char *config_path, struct config *cfg, int fd,
+    long workers, const char *listen_addr)
+{
+	struct supervisor s;
+	struct timespec tick = { 1, 0 };
+	sigset_t set;
+	int sig;
+
+	memset(&s, 0, sizeof(s));
+	s.config_path = config_path;
+	s.cfg = *cfg;
+	memset(cfg, 0, sizeof(*cfg));
+	s.fd = fd;
+	s.nslots = (size_t)workers;
+	s.slots = xcalloc(s.nslots, sizeof(*s.slots));
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	log_msg(LVL_INFO, "event=started listen=\"%s\" workers=%zu", listen_addr,
+	    s.nslots);
+	supervisor_reap(&s);
+	while (!server_stopping) {
+		sig = sigtimedwait(&set, NULL, &tick);
+		if (sig == SIGTERM || sig == SIGINT)
+			server_stopping = 1;
+		else if (sig == SIGHUP)
+			supervisor_reload(&s);
+		supervisor_reap(&s);
+	}
+	log_msg(LVL_INFO, "event=stopping reason=\"signal\" drain_s=%d", SERVER_DRAIN_S);
+	supervisor_stop(&s);
+	if (strchr(listen_addr, '/') != NULL)
+		unlink(strncmp(listen_addr, "unix:", 5) == 0 ? listen_addr + 5 :
+		    listen_addr);
+	close(fd);
+	free(s.slots);
+	free(s.retiring);
+	config_free(&s.cfg);
+	log_msg(LVL_INFO, "event=stopped");
+	return 0;
+}

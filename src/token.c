@@ -1,0 +1,197 @@
+/* token.c - patgate's PATs: Terrakube's HS256 JWT, minted and checked. */
+#include "token.h"
+
+#include <string.h>
+#include <time.h>
+
+#include <openssl/crypto.h>
+
+#include "app.h"
+#include "jose.h"
+#include "json.h"
+#include "log.h"
+#include "uuid.h"
+
+int64_t
+token_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int
+token_is_pat(const char *token, size_t len)
+{
+	size_t hl = sizeof(TOKEN_HEADER_B64) - 1;
+
+	return len > hl && memcmp(token, TOKEN_HEADER_B64, hl) == 0 && token[hl] == '.';
+}
+
+/* The owner's name as stored: one " (Token)" suffix is the token's, not the owner's. */
+static const char *
+token_owner_name(struct request *req, const char *name)
+{
+	size_t n = strlen(name), sl = sizeof(TOKEN_NAME_SUFFIX) - 1;
+
+	if (n > sl && strcmp(name + n - sl, TOKEN_NAME_SUFFIX) == 0)
+		return arena_strndup(&req->arena, name, n - sl);
+	return name;
+}
+
+static char *
+token_groups_join(struct request *req, const struct caller *c)
+{
+	size_t i, len = 1;
+	char *s, *p;
+
+	for (i = 0; i < c->ngroups; i++)
+		len += strlen(c->groups[i]) + 1;
+	if ((p = s = arena_alloc(&req->arena, len)) == NULL)
+		return NULL;
+	for (i = 0; i < c->ngroups; i++) {
+		if (i > 0)
+			*p++ = DB_GROUP_SEP[0];
+		p = stpcpy(p, c->groups[i]);
+	}
+	*p = '\0';
+	return s;
+}
+
+enum error
+token_mint(struct request *req, const struct caller *owner, long long days,
+    const char *description, struct token_minted *m)
+{
+	struct app *app = req->app;
+	yajl_gen g = app->claims_gen;
+	const unsigned char *claims;
+	const char *name;
+	char *display;
+	size_t claims_len, i, cap, n;
+	int64_t now = token_now_ms(), iat = now / 1000;
+
+	memset(m, 0, sizeof(*m));
+	if (uuid_v4(m->id) == -1 || (name = token_owner_name(req, owner->name)) == NULL)
+		return ERR_INTERNAL;
+	n = strlen(name) + sizeof(TOKEN_NAME_SUFFIX);
+	if ((display = arena_alloc(&req->arena, n)) == NULL)
+		return ERR_INTERNAL;
+	strcpy(stpcpy(display, name), TOKEN_NAME_SUFFIX);
+
+	/* Terrakube's claims, in Terrakube's order. */
+	yajl_gen_reset(g, NULL);
+	yajl_gen_clear(g);
+	yajl_gen_map_open(g);
+	json_key_str(g, "iss", app->cfg.issuer);
+	json_key_str(g, "sub", display);
+	json_str(g, "aud");
+	yajl_gen_array_open(g);
+	json_str(g, app->cfg.audience);
+	yajl_gen_array_close(g);
+	json_key_str(g, "jti", m->id);
+	json_key_str(g, "email", owner->email);
+	json_str(g, "email_verified");
+	yajl_gen_bool(g, 1);
+	json_key_str(g, "name", display);
+	json_str(g, "groups");
+	yajl_gen_array_open(g);
+	for (i = 0; i < owner->ngroups; i++)
+		json_str(g, owner->groups[i]);
+	yajl_gen_array_close(g);
+	json_key_int(g, "iat", iat);
+	if (days > 0)
+		json_key_int(g, "exp", iat + days * 86400);
+	yajl_gen_map_close(g);
+	if (yajl_gen_get_buf(g, &claims, &claims_len) != yajl_gen_status_ok)
+		return ERR_INTERNAL;
+
+	cap = sizeof(TOKEN_HEADER_B64) + B64URL_LEN(claims_len) + B64URL_LEN(32) + 3;
+	if ((m->token = arena_alloc(&req->arena, cap)) == NULL ||
+	    jose_hs256_sign(app->secret, m->token, cap, TOKEN_HEADER_B64,
+	    (const char *)claims, claims_len) == 0 ||
+	    jose_hmac(app->pepper, m->token, strlen(m->token), m->row.hmac) == -1)
+		return ERR_INTERNAL;
+
+	m->row.id = m->id;
+	m->row.email = owner->email;
+	m->row.name = name;
+	if ((m->row.groups = token_groups_join(req, owner)) == NULL)
+		return ERR_INTERNAL;
+	m->row.description = description;
+	m->row.days = days;
+	m->row.created_ms = now;
+	m->row.expires_ms = days > 0 ? (iat + days * 86400) * 1000 : -1;
+	return ERR_OK;
+}
+
+enum error
+token_check(struct request *req, const char *token, size_t len,
+    const char *addr, struct pat_row *row)
+{
+	struct app *app = req->app;
+	unsigned char sig[32], hmac[32];
+	struct jose_parts parts;
+	struct jose_claims claims;
+	char *payload;
+	ssize_t n;
+	int64_t now = token_now_ms();
+	enum error e;
+
+	/* Shape and signature first: garbage never reaches the database. */
+	if (!token_is_pat(token, len) || jose_split(token, len, &parts) == -1 ||
+	    b64url_decode(sig, sizeof(sig), parts.seg[2], parts.len[2]) != 32 ||
+	    jose_hs256_verify(app->secret, &parts, sig, sizeof(sig)) == -1)
+		return ERR_INVALID_TOKEN;
+	if ((payload = arena_alloc(&req->arena, parts.len[1])) == NULL)
+		return ERR_INTERNAL;
+	if ((n = b64url_decode((unsigned char *)payload, parts.len[1], parts.seg[1],
+	    parts.len[1])) < 0 ||
+	    jose_claims_parse(&claims, payload, (size_t)n, &req->arena) == -1 ||
+	    claims.iss == NULL || strcmp(claims.iss, app->cfg.issuer) != 0 ||
+	    !jose_claims_has_aud(&claims, app->cfg.audience) || claims.jti == NULL ||
+	    (claims.has_exp && claims.exp * 1000 <= now))
+		return ERR_INVALID_TOKEN;
+
+	if (jose_hmac(app->pepper, token, len, hmac) == -1)
+		return ERR_INTERNAL;
+	e = db_pat_use(app->db, &req->arena, hmac, addr, row);
+	OPENSSL_cleanse(hmac, sizeof(hmac));
+	if (e == ERR_NOT_FOUND)
+		return ERR_INVALID_TOKEN;
+	if (e != ERR_OK)
+		return e;
+	if (row->revoked || (row->has_expires && row->expires_ms <= now) ||
+	    strcmp(row->id, claims.jti) != 0) {
+		log_msg(LVL_INFO, "event=token_refused id=%s reason=%s", row->id,
+		    row->revoked ? "revoked" : row->has_expires &&
+		    row->expires_ms <= now ? "expired" : "jti_mismatch");
+		return ERR_INVALID_TOKEN;
+	}
+	return ERR_OK;
+}
+
+int
+token_groups_split(struct request *req, const char *joined, const char ***groups,
+    size_t *ngroups)
+{
+	size_t n = 0, i = 0;
+	const char *p, *q;
+
+	*groups = NULL;
+	*ngroups = 0;
+	if (*joined == '\0')
+		return 0;
+	for (p = joined, n = 1; *p != '\0'; p++)
+		n += *p == DB_GROUP_SEP[0];
+	if ((*groups = arena_alloc(&req->arena, n * sizeof(**groups))) == NULL)
+		return -1;
+	for (p = joined; i < n; p = q + 1) {
+		if ((q = strchr(p, DB_GROUP_SEP[0])) == NULL)
+			q = p + strlen(p);
+		if (((*groups)[i++] = arena_strndup(&req->arena, p, (size_t)(q - p))) == NULL)
+			return -1;
+	}
+	*ngroups = n;
+	return 0;
+}

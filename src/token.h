@@ -1,0 +1,38 @@
+/* token.h - patgate's PATs: Terrakube's HS256 JWT, minted and checked. */
+#ifndef PATGATE_TOKEN_H
+#define PATGATE_TOKEN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "db.h"
+#include "request.h"
+
+/* base64url of {"alg":"HS256","typ":"JWT"}: the header of every PAT. */
+#define TOKEN_HEADER_B64	"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9"
+#define TOKEN_NAME_SUFFIX	" (Token)"
+
+struct token_minted {
+	char		*token;		/* in the request arena; sent once */
+	struct pat_new	 row;		/* what to store */
+	char		 id[37];
+};
+
+int64_t		 token_now_ms(void);
+/* 1 when the token's header is a PAT's, so it is worth checking as one. */
+int		 token_is_pat(const char *token, size_t len);
+/* Mint a PAT owned by the caller. */
+enum error	 token_mint(struct request *, const struct caller *owner,
+		    long long days, const char *description, struct token_minted *);
+/*
+ * The whole validity check of CONTRACT 4: signature, iss and aud, expiry,
+ * then the database row (recording the use from addr).  ERR_INVALID_TOKEN
+ * for any token that is not valid; ERR_UNAVAILABLE if the database is down.
+ */
+enum error	 token_check(struct request *, const char *token, size_t len,
+		    const char *addr, struct pat_row *);
+/* Split a row's DB_GROUP_SEP-joined groups into an array in the arena. */
+int		 token_groups_split(struct request *, const char *joined,
+		    const char ***groups, size_t *ngroups);
+
+#endif
