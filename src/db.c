@@ -69,6 +69,7 @@ struct db {
 	char		*conninfo;
 	PGconn		*conn;
 	struct timespec	 retry_at;	/* no connect attempt before this */
+	enum error	 failed;	/* why the last attempt failed */
 };
 
 struct db *
@@ -142,7 +143,7 @@ db_connect(struct db *db)
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	if (now.tv_sec < db->retry_at.tv_sec || (now.tv_sec == db->retry_at.tv_sec &&
 	    now.tv_nsec < db->retry_at.tv_nsec))
-		return ERR_UNAVAILABLE;
+		return db->failed;
 	db->conn = db_open(db->conninfo);
 	if (PQstatus(db->conn) != CONNECTION_OK) {
 		db_log_error("db_unreachable", PQerrorMessage(db->conn));
@@ -168,6 +169,7 @@ db_connect(struct db *db)
 err:
 	PQfinish(db->conn);
 	db->conn = NULL;
+	db->failed = e;
 	db->retry_at = now;
 	db->retry_at.tv_nsec += DB_RETRY_MS * 1000000L;
 	if (db->retry_at.tv_nsec >= 1000000000L) {

@@ -59,7 +59,7 @@ def sign(header: dict, claims: dict, pem: str) -> str:
     signing_input = (b64url(json.dumps(header, separators=(",", ":")).encode()) + "." +
                      b64url(json.dumps(claims, separators=(",", ":")).encode()))
     sig = _openssl("dgst", "-sha256", "-sign", pem, data=signing_input.encode())
-    if header.get("alg") == "ES256":
+    if header.get("alg") == "ES256" and key_type(pem) == "EC":
         sig = _der_to_raw(sig)
     return signing_input + "." + b64url(sig)
 
