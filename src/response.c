@@ -62,11 +62,13 @@ response_send(struct request *req)
 	    body_len > 0 ? "Content-Type: application/json; charset=utf-8\r\n" : "",
 	    body_len, req->id);
 	head = (size_t)n;
-	memcpy(response_buf + head, req->headers, req->headers_len);
+	if (req->headers_len > 0)
+		memcpy(response_buf + head, req->headers, req->headers_len);
 	head += req->headers_len;
 	memcpy(response_buf + head, "\r\n", 2);
 	head += 2;
-	memcpy(response_buf + head, body, body_len);
+	if (body_len > 0)
+		memcpy(response_buf + head, body, body_len);
 	response_write(req, response_buf, head + body_len);
 }
 

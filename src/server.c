@@ -342,7 +342,8 @@ supervisor_reap(struct supervisor *s)
 				log_msg(LVL_WARN, "event=worker_died worker=%ld "
 				    "signal=%d", (long)pid, WTERMSIG(status));
 			else
-				log_msg(LVL_WARN, "event=worker_exited worker=%ld "
+				log_msg(server_stopping && WEXITSTATUS(status) == 0 ?
+				    LVL_INFO : LVL_WARN, "event=worker_exited worker=%ld "
 				    "status=%d", (long)pid, WEXITSTATUS(status));
 			/* One that dies young waits, so a broken worker cannot fork-bomb. */
 			s->slots[i].respawn_at = now - s->slots[i].started <
