@@ -84,8 +84,8 @@ app_serve(struct app *app, char **envp, FCGX_Stream *in, FCGX_Stream *out)
 	route_handler handler;
 	enum error e;
 
-	request_begin(req, envp, in, out);
-	if ((e = router_find(req, &handler)) == ERR_OK)
+	if ((e = request_begin(req, envp, in, out)) == ERR_OK &&
+	    (e = router_find(req, &handler)) == ERR_OK)
 		e = handler(req);
 	if (e == ERR_OK)
 		response_send(req);

@@ -2,6 +2,7 @@
 #include "db.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include "migrations.h"
 
 #define DB_RETRY_MS	250	/* after a failed connect, answer 503 this long */
+#define DB_TIMEOUT_S	10	/* the longest a statement may take */
 
 enum db_stmt {
 	ST_PING, ST_INSERT, ST_LIST, ST_GET, ST_REVOKE, ST_USE, ST__COUNT
@@ -179,11 +181,25 @@ err:
 	return e;
 }
 
+/*
+ * Connect if needed.  An idle connection has nothing to say, so input
+ * waiting on it means the server closed it (a restart, pg_terminate_backend):
+ * notice that before sending, so the statement goes to a fresh connection
+ * instead of failing with its commit state unknown.
+ */
 enum error
 db_ready(struct db *db)
 {
-	if (db->conn != NULL && PQstatus(db->conn) == CONNECTION_OK)
-		return ERR_OK;
+	struct pollfd pfd;
+
+	if (db->conn != NULL && PQstatus(db->conn) == CONNECTION_OK) {
+		pfd.fd = PQsocket(db->conn);
+		pfd.events = POLLIN;
+		if (poll(&pfd, 1, 0) == 0 ||
+		    (PQconsumeInput(db->conn) == 1 && PQstatus(db->conn) == CONNECTION_OK))
+			return ERR_OK;
+		log_msg(LVL_INFO, "event=db_connection_lost action=reconnect");
+	}
 	PQfinish(db->conn);
 	db->conn = NULL;
 	return db_connect(db);
@@ -208,6 +224,61 @@ db_failure(struct db *db, PGresult *res)
 	return ERR_INTERNAL;
 }
 
+static int
+db_ms_left(const struct timespec *deadline)
+{
+	struct timespec now;
+	long ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (deadline->tv_sec - now.tv_sec) * 1000 +
+	    (deadline->tv_nsec - now.tv_nsec) / 1000000;
+	return ms < 0 ? 0 : (int)ms;
+}
+
+/*
+ * Send a prepared statement and wait for its result, at most DB_TIMEOUT_S:
+ * a server that stops answering must not hold the worker.  NULL when the
+ * statement could not be sent or timed out (*timed_out set).
+ */
+static PGresult *
+db_send(struct db *db, enum db_stmt st, const char *const *values,
+    const int *lengths, const int *formats, int *timed_out)
+{
+	struct timespec deadline;
+	struct pollfd pfd;
+	PGresult *res = NULL, *next;
+	int n;
+
+	*timed_out = 0;
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += DB_TIMEOUT_S;
+	if (PQsendQueryPrepared(db->conn, db_stmts[st].name, db_stmts[st].nparams,
+	    values, lengths, formats, 0) != 1)
+		return NULL;
+	for (;;) {
+		while (!PQisBusy(db->conn)) {
+			if ((next = PQgetResult(db->conn)) == NULL)
+				return res;
+			PQclear(res);
+			res = next;
+		}
+		pfd.fd = PQsocket(db->conn);
+		pfd.events = POLLIN;
+		if ((n = poll(&pfd, 1, db_ms_left(&deadline))) == 0) {
+			*timed_out = 1;
+			PQclear(res);
+			return NULL;
+		}
+		if (n < 0 && errno != EINTR) {
+			PQclear(res);
+			return NULL;
+		}
+		/* On failure the next PQgetResult reports it. */
+		(void)PQconsumeInput(db->conn);
+	}
+}
+
 /*
  * Run a prepared statement.  One that is safe to repeat and finds the connection broken (the
  * server restarted since the last request) reconnects and runs once more.
@@ -217,17 +288,23 @@ db_exec(struct db *db, enum db_stmt st, const char *const *values,
     const int *lengths, const int *formats, PGresult **out)
 {
 	enum error e;
-	int attempt;
+	int attempt, timed_out;
 
 	*out = NULL;
 	for (attempt = 0; attempt < 2; attempt++) {
 		if ((e = db_ready(db)) != ERR_OK)
 			return e;
-		*out = PQexecPrepared(db->conn, db_stmts[st].name,
-		    db_stmts[st].nparams, values, lengths, formats, 0);
+		*out = db_send(db, st, values, lengths, formats, &timed_out);
 		if (PQresultStatus(*out) == PGRES_TUPLES_OK ||
 		    PQresultStatus(*out) == PGRES_COMMAND_OK)
 			return ERR_OK;
+		if (timed_out) {
+			log_msg(LVL_WARN, "event=db_timeout statement=%s seconds=%d "
+			    "action=reconnect", db_stmts[st].name, DB_TIMEOUT_S);
+			PQfinish(db->conn);
+			db->conn = NULL;
+			return ERR_UNAVAILABLE;
+		}
 		e = db_failure(db, *out);
 		PQclear(*out);
 		*out = NULL;

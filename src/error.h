@@ -13,6 +13,8 @@ enum error {
 	ERR_METHOD,
 	ERR_TOO_LARGE,
 	ERR_MEDIA_TYPE,
+	ERR_LENGTH_REQUIRED,	/* a body came without CONTENT_LENGTH */
+	ERR_PARAMS_TOO_LARGE,	/* too many or too long FastCGI parameters */
 	ERR_UNAVAILABLE,	/* PostgreSQL cannot be reached */
 	ERR_SCHEMA,		/* the database schema is older than this build */
 	ERR_INTERNAL,

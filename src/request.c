@@ -63,7 +63,20 @@ request_path(struct request *req)
 	return q;
 }
 
-void
+/* nginx sends a few dozen short parameters; far more is not a web server talking. */
+static enum error
+request_params_check(char **envp)
+{
+	size_t n;
+
+	for (n = 0; envp != NULL && envp[n] != NULL; n++)
+		if (n >= REQUEST_PARAMS_MAX ||
+		    strnlen(envp[n], REQUEST_PARAM_LEN_MAX + 1) > REQUEST_PARAM_LEN_MAX)
+			return ERR_PARAMS_TOO_LARGE;
+	return ERR_OK;
+}
+
+enum error
 request_begin(struct request *req, char **envp, FCGX_Stream *in, FCGX_Stream *out)
 {
 	static unsigned long counter;
@@ -84,6 +97,7 @@ request_begin(struct request *req, char **envp, FCGX_Stream *in, FCGX_Stream *ou
 	log_set_request(req->id);
 	yajl_gen_reset(req->gen, NULL);
 	yajl_gen_clear(req->gen);
+	return in != NULL ? request_params_check(envp) : ERR_OK;
 }
 
 void
@@ -157,6 +171,8 @@ request_body_read(struct request *req)
 		got += (size_t)n;
 	if (got > REQUEST_BODY_MAX)
 		return ERR_TOO_LARGE;
+	if (declared < 0 && got > 0)
+		return ERR_LENGTH_REQUIRED;
 	if (declared >= 0 && got != (size_t)declared)
 		return request_fail(req, ERR_BAD_REQUEST, NULL,
 		    "the body length does not match Content-Length");

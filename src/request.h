@@ -12,6 +12,8 @@
 #include "error.h"
 
 #define REQUEST_BODY_MAX	65536
+#define REQUEST_PARAMS_MAX	1000		/* FastCGI parameters in one request */
+#define REQUEST_PARAM_LEN_MAX	65536		/* bytes in one of them */
 
 struct app;
 
@@ -54,8 +56,8 @@ struct request {
 };
 
 void		 request_init(struct request *, struct app *, yajl_gen);
-/* Start a request on new input: sets method, path and id. */
-void		 request_begin(struct request *, char **envp, FCGX_Stream *in,
+/* Start a request on new input: sets method, path and id; checks the params' size. */
+enum error	 request_begin(struct request *, char **envp, FCGX_Stream *in,
 		    FCGX_Stream *out);
 /* Release everything the request allocated; the arena's first block stays. */
 void		 request_end(struct request *);
