@@ -102,6 +102,14 @@ db_log_error(const char *event, const char *msg)
 	    log_clean(clean, sizeof(clean), msg));
 }
 
+/* Route the server's notices (such as "terminating connection") to our log. */
+static void
+db_notice(void *arg, const char *message)
+{
+	(void)arg;
+	db_log_error("db_notice", message);
+}
+
 static PGconn *
 db_open(const char *conninfo)
 {
@@ -147,6 +155,7 @@ db_connect(struct db *db)
 	    now.tv_nsec < db->retry_at.tv_nsec))
 		return db->failed;
 	db->conn = db_open(db->conninfo);
+	PQsetNoticeProcessor(db->conn, db_notice, NULL);
 	if (PQstatus(db->conn) != CONNECTION_OK) {
 		db_log_error("db_unreachable", PQerrorMessage(db->conn));
 		e = ERR_UNAVAILABLE;
@@ -191,12 +200,17 @@ enum error
 db_ready(struct db *db)
 {
 	struct pollfd pfd;
+	int i;
 
 	if (db->conn != NULL && PQstatus(db->conn) == CONNECTION_OK) {
 		pfd.fd = PQsocket(db->conn);
 		pfd.events = POLLIN;
-		if (poll(&pfd, 1, 0) == 0 ||
-		    (PQconsumeInput(db->conn) == 1 && PQstatus(db->conn) == CONNECTION_OK))
+		/* A server that quits sends its reason, then end-of-file: read both. */
+		for (i = 0; i < 4 && poll(&pfd, 1, 0) > 0; i++)
+			if (PQconsumeInput(db->conn) != 1 ||
+			    PQstatus(db->conn) != CONNECTION_OK)
+				break;
+		if (PQstatus(db->conn) == CONNECTION_OK && i < 4)
 			return ERR_OK;
 		log_msg(LVL_INFO, "event=db_connection_lost action=reconnect");
 	}

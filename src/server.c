@@ -230,6 +230,7 @@ server_run(struct app *app, int fd)
 	log_msg(LVL_INFO, "event=worker_ready");
 	while (!server_stopping) {
 		struct pollfd pfd = { fd, POLLIN, 0 };
+		struct timespec zero = { 0, 0 };
 
 		if (ppoll(&pfd, 1, NULL, &waitmask) == -1) {
 			if (errno == EINTR)
@@ -238,6 +239,10 @@ server_run(struct app *app, int fd)
 			    strerror(errno));
 			return 1;
 		}
+		/* ppoll returns at once when a connection waits, leaving a
+		 * SIGTERM pending: under steady load it would never arrive. */
+		if (sigtimedwait(&block, NULL, &zero) > 0)
+			break;
 		if ((rc = FCGX_Accept_r(&r)) < 0) {
 			if (rc == -EAGAIN || rc == -EWOULDBLOCK || rc == -EINTR ||
 			    rc == -ECONNABORTED)

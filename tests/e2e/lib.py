@@ -285,7 +285,10 @@ def fcgi(params, body=b"", path=SOCKET, timeout=10) -> Response:
     """One request straight to a worker over FastCGI."""
     base = {"GATEWAY_INTERFACE": "CGI/1.1", "REQUEST_METHOD": "GET",
             "SERVER_PROTOCOL": "HTTP/1.1", "REMOTE_ADDR": "127.0.0.1"}
+    if body:
+        base["CONTENT_LENGTH"] = str(len(body))     # as a web server would; None removes it
     base.update(params)
+    base = {k: v for k, v in base.items() if v is not None}
     s = fcgi_connect(path, timeout)
     try:
         s.sendall(fcgi_begin() + fcgi_params(base) + fcgi_stdin(body))
