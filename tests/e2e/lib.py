@@ -35,6 +35,13 @@ EC_KEY = os.path.join(VAR, "oidc", "dev-ec-key.pem")
 PAT_HEADER = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9"
 
 
+class Skip(Exception):
+    """Raised by a test that cannot run in this pass; counted neither way."""
+
+
+SANITIZED = os.environ.get("PATGATE_SANITIZED") == "1"
+
+
 # ------------------------------------------------------------------ HTTP
 
 class Response:
@@ -74,7 +81,7 @@ def request(method, path, body=None, headers=None, token=None, json_body=None,
     try:
         conn.request(method, path, body=body, headers=h)
         r = conn.getresponse()
-        return Response(r.status, r.getheaders(), r.read())
+        return remember(Response(r.status, r.getheaders(), r.read()))
     finally:
         conn.close()
 
@@ -116,9 +123,22 @@ def id_token(email=None, name=None, groups=None, key=RSA_KEY, kid=None, **kw):
                       email, name, groups, **kw)
 
 
+ISSUED = set()          # every token the tests were given, to search the logs for
+
+
+def remember(r):
+    """Note the token of a 201 answer; return the answer."""
+    if getattr(r, "status", None) == 201:
+        try:
+            ISSUED.add(r.json()["token"])
+        except (ValueError, KeyError):
+            pass
+    return r
+
+
 def create(ident, days=30, description="e2e token", **kw):
-    return request("POST", "/pat/v1", token=ident,
-                   json_body={"days": days, "description": description}, **kw)
+    return remember(request("POST", "/pat/v1", token=ident,
+                            json_body={"days": days, "description": description}, **kw))
 
 
 def new_pat(ident=None, days=30, description="e2e token"):
@@ -292,7 +312,7 @@ def fcgi(params, body=b"", path=SOCKET, timeout=10) -> Response:
     s = fcgi_connect(path, timeout)
     try:
         s.sendall(fcgi_begin() + fcgi_params(base) + fcgi_stdin(body))
-        return fcgi_read(s)
+        return remember(fcgi_read(s))
     finally:
         s.close()
 
@@ -363,7 +383,7 @@ def run_cgi(env, body=b"", config=CONFIG):
     r = Response(status, headers, rest)
     r.returncode = p.returncode
     r.stderr = p.stderr.decode(errors="replace")
-    return r
+    return remember(r)
 
 
 def log(msg):
