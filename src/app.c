@@ -63,17 +63,20 @@ app_free(struct app *app)
 static void
 app_log(const struct request *req)
 {
+	enum log_level level = req->status >= 500 ? LVL_WARN : LVL_DEBUG;
 	struct timespec now;
-	char path[128];
+	char method[16], path[128];
 	double ms;
 
+	if (!log_enabled(level))
+		return;
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	ms = (double)(now.tv_sec - req->start.tv_sec) * 1e3 +
 	    (double)(now.tv_nsec - req->start.tv_nsec) / 1e6;
-	log_msg(req->status >= 500 ? LVL_WARN : LVL_DEBUG,
-	    "event=request method=\"%s\" path=\"%s\" status=%d ms=%.2f%s%s",
-	    log_clean(path, 16, req->method), log_clean(path + 16, sizeof(path) - 16,
-	    req->path), req->status, ms, req->caller.pat_id ? " caller_pat=" : "",
+	log_msg(level, "event=request method=\"%s\" path=\"%s\" status=%d ms=%.2f%s%s",
+	    log_clean(method, sizeof(method), req->method),
+	    log_clean(path, sizeof(path), req->path), req->status, ms,
+	    req->caller.pat_id ? " caller_pat=" : "",
 	    req->caller.pat_id ? req->caller.pat_id : "");
 }
 

@@ -255,11 +255,16 @@ config_slurp(const char *path, size_t max, size_t *lenp, struct stat *st)
 
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
 		return NULL;
+	errno = 0;
 	if (fstat(fd, st) == -1 || !S_ISREG(st->st_mode) ||
 	    (size_t)st->st_size > max) {
-		if (errno == 0 || S_ISREG(st->st_mode))
-			errno = EFBIG;
+		int why = errno;
+
+		if (why == 0)
+			why = S_ISDIR(st->st_mode) ? EISDIR :
+			    !S_ISREG(st->st_mode) ? EINVAL : EFBIG;
 		close(fd);
+		errno = why;
 		return NULL;
 	}
 	buf = xmalloc(max + 1);
@@ -352,7 +357,18 @@ config_load(struct config *cfg, const char *path, char *err, size_t errsz)
 			    "cannot read: %s", strerror(errno));
 		}
 	} else {
-		int rc = config_parse_origins(cfg, path, text, origins, err, errsz);
+		int rc;
+
+		if (memchr(text, '\0', len) != NULL) {
+			struct config_origin here = { path, 1 };
+			const char *p;
+
+			for (p = text; *p != '\0'; p++)
+				here.line += *p == '\n';
+			free(text);
+			return config_fail(err, errsz, &here, "line", "contains a NUL byte");
+		}
+		rc = config_parse_origins(cfg, path, text, origins, err, errsz);
 		free(text);
 		if (rc == -1)
 			return -1;

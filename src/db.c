@@ -56,15 +56,13 @@ static const struct {
 	    "updated_at = CASE WHEN revoked_at IS NULL THEN now() ELSE updated_at END, "
 	    "updated_by = CASE WHEN revoked_at IS NULL THEN $3 ELSE updated_by END "
 	    "WHERE id = $1::uuid AND owner_email = $2 RETURNING id", 3, 1 },
-	/* The lookup and the last-used write share one round trip. */
+	/* The lookup, and once a minute the last-used write, in one round trip. */
 	[ST_USE] = { "pat_use",
-	    "WITH hit AS (SELECT " PAT_COLUMNS " FROM pat WHERE token_hmac = $1), "
-	    "touch AS (UPDATE pat SET last_used_at = now(), last_used_addr = $2 "
-	    "WHERE token_hmac = $1 AND revoked_at IS NULL "
-	    "AND (expires_at IS NULL OR expires_at > now()) "
+	    "SELECT " PAT_COLUMNS ", "
+	    "CASE WHEN revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now()) "
 	    "AND (last_used_at IS NULL OR last_used_at < now() - interval '60 seconds') "
-	    "RETURNING 1) "
-	    "SELECT * FROM hit", 2, 1 },
+	    "THEN pat_touch(id, $2) END "
+	    "FROM pat WHERE token_hmac = $1", 2, 1 },
 };
 
 struct db {
@@ -192,16 +190,20 @@ err:
 
 /*
  * Connect if needed.  An idle connection has nothing to say, so input
- * waiting on it means the server closed it (a restart, pg_terminate_backend):
- * notice that before sending, so the statement goes to a fresh connection
- * instead of failing with its commit state unknown.
+ * waiting on it means the server closed it (a restart, pg_terminate_backend).
+ * With probe set, look for that before sending, so that a statement which
+ * cannot be repeated goes to a fresh connection instead of failing with its
+ * commit state unknown.  Repeatable statements skip the probe (a syscall)
+ * and are simply run again after a failure.
  */
-enum error
-db_ready(struct db *db)
+static enum error
+db_ready_idle(struct db *db, int probe)
 {
 	struct pollfd pfd;
 	int i;
 
+	if (db->conn != NULL && PQstatus(db->conn) == CONNECTION_OK && !probe)
+		return ERR_OK;
 	if (db->conn != NULL && PQstatus(db->conn) == CONNECTION_OK) {
 		pfd.fd = PQsocket(db->conn);
 		pfd.events = POLLIN;
@@ -217,6 +219,12 @@ db_ready(struct db *db)
 	PQfinish(db->conn);
 	db->conn = NULL;
 	return db_connect(db);
+}
+
+enum error
+db_ready(struct db *db)
+{
+	return db_ready_idle(db, 1);
 }
 
 /* What a failed statement means for the caller. */
@@ -306,7 +314,7 @@ db_exec(struct db *db, enum db_stmt st, const char *const *values,
 
 	*out = NULL;
 	for (attempt = 0; attempt < 2; attempt++) {
-		if ((e = db_ready(db)) != ERR_OK)
+		if ((e = db_ready_idle(db, !db_stmts[st].retry)) != ERR_OK)
 			return e;
 		*out = db_send(db, st, values, lengths, formats, &timed_out);
 		if (PQresultStatus(*out) == PGRES_TUPLES_OK ||

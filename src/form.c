@@ -44,7 +44,7 @@ form_get(struct arena *a, const char *body, size_t len, const char *name,
     const char **value, size_t *vlen)
 {
 	const char *p = body, *end = body + len, *amp, *eq;
-	size_t nl = strlen(name);
+	size_t nl = strlen(name), vl;
 	int found = 0;
 	char *key, *buf;
 	ssize_t kl, n;
@@ -59,13 +59,13 @@ form_get(struct arena *a, const char *body, size_t len, const char *name,
 		if ((key = arena_alloc(a, (size_t)(eq - p) + 1)) == NULL ||
 		    (kl = form_decode(key, p, (size_t)(eq - p))) < 0)
 			return -1;
+		vl = eq < amp ? (size_t)(amp - eq - 1) : 0;
+		/* Every value is decoded, so a malformed one anywhere is noticed. */
+		if ((buf = arena_alloc(a, vl + 1)) == NULL ||
+		    (n = form_decode(buf, eq < amp ? eq + 1 : amp, vl)) < 0)
+			return -1;
+		buf[n] = '\0';
 		if ((size_t)kl == nl && memcmp(key, name, nl) == 0 && found++ == 0) {
-			size_t vl = eq < amp ? (size_t)(amp - eq - 1) : 0;
-
-			if ((buf = arena_alloc(a, vl + 1)) == NULL ||
-			    (n = form_decode(buf, eq + 1, vl)) < 0)
-				return -1;
-			buf[n] = '\0';
 			*value = buf;
 			*vlen = (size_t)n;
 		}

@@ -14,6 +14,8 @@
 #include <yajl/yajl_parse.h>
 #include <yajl/yajl_tree.h>
 
+#include "utf8.h"
+
 static const char b64url_alphabet[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
@@ -102,6 +104,20 @@ jose_split(const char *token, size_t len, struct jose_parts *p)
 	return (p->len[0] == 0 || p->len[1] == 0 || p->len[2] == 0) ? -1 : 0;
 }
 
+/* RFC 7515 4: a header with a member named twice is refused. */
+static int
+jose_has_duplicates(yajl_val obj)
+{
+	size_t i, k, n = YAJL_GET_OBJECT(obj)->len;
+
+	for (i = 0; i < n; i++)
+		for (k = i + 1; k < n; k++)
+			if (strcmp(YAJL_GET_OBJECT(obj)->keys[i],
+			    YAJL_GET_OBJECT(obj)->keys[k]) == 0)
+				return 1;
+	return 0;
+}
+
 int
 jose_parse(struct jose *j, const char *token, size_t len)
 {
@@ -130,11 +146,13 @@ jose_parse(struct jose *j, const char *token, size_t len)
 		return -1;
 	j->sig_len = (size_t)n;
 
-	if ((root = yajl_tree_parse(header, NULL, 0)) == NULL)
+	/* A NUL inside a member ("HS256\u0000x") would pass for a shorter name. */
+	if (strstr(header, "\\u0000") != NULL ||
+	    (root = yajl_tree_parse(header, NULL, 0)) == NULL)
 		return -1;
 	alg = YAJL_GET_STRING(yajl_tree_get(root, alg_path, yajl_t_string));
 	kid = YAJL_GET_STRING(yajl_tree_get(root, kid_path, yajl_t_string));
-	if (!YAJL_IS_OBJECT(root) || alg == NULL ||
+	if (!YAJL_IS_OBJECT(root) || alg == NULL || jose_has_duplicates(root) ||
 	    yajl_tree_get(root, crit_path, yajl_t_any) != NULL ||
 	    (yajl_tree_get(root, kid_path, yajl_t_any) != NULL && kid == NULL))
 		goto done;
@@ -209,7 +227,7 @@ claims_on_string(void *ctx, const unsigned char *v, size_t len)
 		return 1;
 	if (s->key == CL_OTHER)
 		return 1;
-	if (memchr(v, '\0', len) != NULL ||
+	if (memchr(v, '\0', len) != NULL || !utf8_valid((const char *)v, len) ||
 	    (str = arena_strndup(s->arena, (const char *)v, len)) == NULL)
 		return 0;
 	if (s->in_array)

@@ -73,8 +73,34 @@ json_number(struct json_cursor *c)
 }
 
 static int
+json_hex4(struct json_cursor *c, unsigned *v)
+{
+	int i, d;
+
+	*v = 0;
+	for (i = 0; i < 4; i++, c->p++) {
+		if (c->p >= c->end)
+			return -1;
+		if (*c->p >= '0' && *c->p <= '9')
+			d = *c->p - '0';
+		else if ((*c->p | 0x20) >= 'a' && (*c->p | 0x20) <= 'f')
+			d = (*c->p | 0x20) - 'a' + 10;
+		else
+			return -1;
+		*v = *v << 4 | (unsigned)d;
+	}
+	return 0;
+}
+
+/*
+ * A string.  Escaped surrogates must pair up (RFC 7493 2.1): a lone one
+ * names no character, and yajl would quietly turn it into another.
+ */
+static int
 json_string(struct json_cursor *c)
 {
+	unsigned u, low;
+
 	c->p++;		/* the opening quote */
 	while (c->p < c->end) {
 		unsigned char ch = *c->p++;
@@ -89,10 +115,13 @@ json_string(struct json_cursor *c)
 			return -1;
 		ch = *c->p++;
 		if (ch == 'u') {
-			for (int i = 0; i < 4; i++, c->p++)
-				if (c->p >= c->end || strchr("0123456789abcdefABCDEF",
-				    *c->p) == NULL || *c->p == '\0')
-					return -1;
+			if (json_hex4(c, &u) == -1 || (u >= 0xdc00 && u <= 0xdfff))
+				return -1;
+			if (u >= 0xd800 && u <= 0xdbff &&
+			    (c->end - c->p < 6 || c->p[0] != '\\' || c->p[1] != 'u' ||
+			    (c->p += 2, json_hex4(c, &low)) == -1 ||
+			    low < 0xdc00 || low > 0xdfff))
+				return -1;
 		} else if (strchr("\"\\/bfnrt", ch) == NULL || ch == '\0')
 			return -1;
 	}

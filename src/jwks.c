@@ -39,7 +39,7 @@ jwk_string(yajl_val jwk, const char *name)
 }
 
 static BIGNUM *
-jwk_bignum(yajl_val jwk, const char *name, size_t *bytes)
+jwk_bignum(yajl_val jwk, const char *name)
 {
 	unsigned char buf[1024];
 	const char *s = jwk_string(jwk, name);
@@ -47,8 +47,6 @@ jwk_bignum(yajl_val jwk, const char *name, size_t *bytes)
 
 	if (s == NULL || (n = b64url_decode(buf, sizeof(buf), s, strlen(s))) <= 0)
 		return NULL;
-	if (bytes != NULL)
-		*bytes = (size_t)n;
 	return BN_bin2bn(buf, (int)n, NULL);
 }
 
@@ -82,11 +80,11 @@ jwk_rsa(yajl_val jwk)
 	OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
 	BIGNUM *n, *e;
 	EVP_PKEY *pkey = NULL;
-	size_t nbytes = 0;
 
-	n = jwk_bignum(jwk, "n", &nbytes);
-	e = jwk_bignum(jwk, "e", NULL);
-	if (bld != NULL && n != NULL && e != NULL && nbytes >= 256 &&
+	n = jwk_bignum(jwk, "n");
+	e = jwk_bignum(jwk, "e");
+	/* At least 2048 bits, counted in the number, not in its padded encoding. */
+	if (bld != NULL && n != NULL && e != NULL && BN_num_bits(n) >= 2048 &&
 	    OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n) == 1 &&
 	    OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, e) == 1)
 		pkey = jwk_fromdata("RSA", bld);

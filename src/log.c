@@ -2,6 +2,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -19,12 +20,18 @@ log_set_level(enum log_level level)
 }
 
 int
+log_enabled(enum log_level level)
+{
+	return level >= log_threshold;
+}
+
+int
 log_level_parse(const char *s, enum log_level *out)
 {
 	size_t i;
 
 	for (i = 0; i < sizeof(log_names) / sizeof(log_names[0]); i++)
-		if (strcmp(s, log_names[i]) == 0) {
+		if (strcasecmp(s, log_names[i]) == 0) {
 			*out = (enum log_level)i;
 			return 0;
 		}

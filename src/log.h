@@ -12,6 +12,7 @@ enum log_level {
 };
 
 void	log_set_level(enum log_level);
+int	log_enabled(enum log_level);
 int	log_level_parse(const char *, enum log_level *);
 /* The id is copied; NULL clears it.  Every line logged meanwhile carries it. */
 void	log_set_request(const char *id);

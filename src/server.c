@@ -2,6 +2,7 @@
 #include "server.h"
 
 #include <sys/prctl.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -32,14 +33,7 @@
 
 extern char **environ;
 
-static volatile sig_atomic_t server_stopping;
-
-static void
-server_on_term(int sig)
-{
-	(void)sig;
-	server_stopping = 1;
-}
+static int server_stopping;	/* the supervisor got SIGTERM */
 
 int
 server_is_listener(int fd)
@@ -198,63 +192,61 @@ server_drop_privileges(const char *user, char *err, size_t errsz)
 int
 server_run(struct app *app, int fd)
 {
-	struct sigaction sa;
-	sigset_t block, waitmask;
+	struct pollfd pfd[2];
+	sigset_t stop;
 	FCGX_Request r;
-	int rc, flags;
+	int rc, flags, sfd;
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = server_on_term;		/* no SA_RESTART: ppoll must wake */
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
 	/*
-	 * Signals wait while a request runs, and arrive only in ppoll: a request
-	 * in flight always finishes, and no wakeup is lost before accept.
+	 * SIGTERM and SIGINT stay blocked and are read from a signalfd between
+	 * requests: a request in flight always finishes, and a stop that comes
+	 * while connections keep arriving is still seen before the next accept.
 	 */
-	sigemptyset(&block);
-	sigaddset(&block, SIGTERM);
-	sigaddset(&block, SIGINT);
-	sigprocmask(SIG_BLOCK, &block, &waitmask);
-	sigdelset(&waitmask, SIGTERM);
-	sigdelset(&waitmask, SIGINT);
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGINT);
+	sigprocmask(SIG_BLOCK, &stop, NULL);
+	if ((sfd = signalfd(-1, &stop, SFD_CLOEXEC)) == -1) {
+		log_msg(LVL_ERROR, "event=fatal reason=\"signalfd: %s\"", strerror(errno));
+		return 1;
+	}
 	/* Non-blocking, so that losing an accept race to a sibling returns. */
 	if ((flags = fcntl(fd, F_GETFL)) != -1)
 		fcntl(fd, F_SETFL, flags | O_NONBLOCK);
-
-	if (FCGX_Init() != 0 || FCGX_InitRequest(&r, fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
+	if (FCGX_Init() != 0 || FCGX_InitRequest(&r, fd, 0) != 0) {
 		log_msg(LVL_ERROR, "event=fatal reason=\"libfcgi failed to start\"");
+		close(sfd);
 		return 1;
 	}
+	pfd[0].fd = sfd;
+	pfd[0].events = POLLIN;
+	pfd[1].fd = fd;
+	pfd[1].events = POLLIN;
 	log_msg(LVL_INFO, "event=worker_ready");
-	while (!server_stopping) {
-		struct pollfd pfd = { fd, POLLIN, 0 };
-		struct timespec zero = { 0, 0 };
-
-		if (ppoll(&pfd, 1, NULL, &waitmask) == -1) {
+	for (;;) {
+		if (poll(pfd, 2, -1) == -1) {
 			if (errno == EINTR)
 				continue;
 			log_msg(LVL_ERROR, "event=fatal reason=\"poll: %s\"",
 			    strerror(errno));
-			return 1;
+			break;
 		}
-		/* ppoll returns at once when a connection waits, leaving a
-		 * SIGTERM pending: under steady load it would never arrive. */
-		if (sigtimedwait(&block, NULL, &zero) > 0)
+		if (pfd[0].revents != 0)
 			break;
 		if ((rc = FCGX_Accept_r(&r)) < 0) {
-			if (rc == -EAGAIN || rc == -EWOULDBLOCK || rc == -EINTR ||
-			    rc == -ECONNABORTED)
-				continue;
-			log_msg(LVL_ERROR, "event=accept_failed reason=\"%s\"",
-			    strerror(-rc));
+			if (rc != -EAGAIN && rc != -EWOULDBLOCK && rc != -EINTR &&
+			    rc != -ECONNABORTED)
+				log_msg(LVL_ERROR, "event=accept_failed reason=\"%s\"",
+				    strerror(-rc));
 			continue;
 		}
 		app_serve(app, r.envp, r.in, r.out);
 		FCGX_Finish_r(&r);
 	}
 	FCGX_Free(&r, 1);
+	close(sfd);
 	log_msg(LVL_INFO, "event=worker_stopped");
 	return 0;
 }
