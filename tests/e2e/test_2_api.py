@@ -349,7 +349,8 @@ def test_invalid_json_bodies():
                  '{"days": 1 /* c */, "description": "x"}', '{"days": NaN, "description": "x"}',
                  '{"days": 1, "description": "x"} extra', '{"days": 1, "description": "x"}{}',
                  '{"days": 1, "description": "\x01"}', '{"days": .5, "description": "x"}',
-                 '{"days": 1, "description": "\\x41"}', '\x0c{"days": 1, "description": "x"}']:
+                 '{"days": 1, "description": "\\x41"}', '\x0c{"days": 1, "description": "x"}',
+                 '{"days": 1, "description": "lone \\ud800 surrogate"}']:
         _bad(body, 400, "invalid_json")
 
 
