@@ -195,6 +195,7 @@ server_run(struct app *app, int fd)
 	struct pollfd pfd[2];
 	sigset_t stop;
 	FCGX_Request r;
+	unsigned long served;
 	int rc, flags, sfd;
 
 	signal(SIGPIPE, SIG_IGN);
@@ -225,21 +226,26 @@ server_run(struct app *app, int fd)
 	pfd[1].fd = fd;
 	pfd[1].events = POLLIN;
 	log_msg(LVL_INFO, "event=worker_ready");
-	for (;;) {
-		if (poll(pfd, 2, -1) == -1) {
-			if (errno == EINTR)
-				continue;
-			log_msg(LVL_ERROR, "event=fatal reason=\"poll: %s\"",
-			    strerror(errno));
-			break;
-		}
-		if (pfd[0].revents != 0)
+	/*
+	 * Accept first and wait only when nothing is queued: under load that
+	 * saves a poll per request.  A stop is then looked for every 16th
+	 * request, and always before waiting.
+	 */
+	for (served = 0;; served++) {
+		if ((served & 15) == 15 && poll(pfd, 1, 0) > 0)
 			break;
 		if ((rc = FCGX_Accept_r(&r)) < 0) {
 			if (rc != -EAGAIN && rc != -EWOULDBLOCK && rc != -EINTR &&
 			    rc != -ECONNABORTED)
 				log_msg(LVL_ERROR, "event=accept_failed reason=\"%s\"",
 				    strerror(-rc));
+			if (poll(pfd, 2, -1) == -1 && errno != EINTR) {
+				log_msg(LVL_ERROR, "event=fatal reason=\"poll: %s\"",
+				    strerror(errno));
+				break;
+			}
+			if (pfd[0].revents != 0)
+				break;
 			continue;
 		}
 		app_serve(app, r.envp, r.in, r.out);
