@@ -189,6 +189,26 @@ server_drop_privileges(const char *user, char *err, size_t errsz)
 	return 0;
 }
 
+/*
+ * End a request.  libfcgi closes a connection with shutdown, a wait for the
+ * peer's end-of-file and a read, so that unread input cannot reset it.  When
+ * the web server's input has been read to its end record (for a GET it is
+ * already buffered), nothing more can come, and a plain close is enough:
+ * three system calls fewer on every request.
+ */
+static void
+server_finish(FCGX_Request *r)
+{
+	char buf[4096];
+	int n, left = REQUEST_BODY_MAX + 1;
+
+	while (left > 0 && (n = FCGX_GetStr(buf, sizeof(buf), r->in)) > 0)
+		left -= n;
+	if (FCGX_HasSeenEOF(r->in) == EOF && FCGX_GetError(r->in) == 0)
+		FCGX_Detach(r);
+	FCGX_Finish_r(r);
+}
+
 int
 server_run(struct app *app, int fd)
 {
@@ -249,7 +269,7 @@ server_run(struct app *app, int fd)
 			continue;
 		}
 		app_serve(app, r.envp, r.in, r.out);
-		FCGX_Finish_r(&r);
+		server_finish(&r);
 	}
 	FCGX_Free(&r, 1);
 	close(sfd);
