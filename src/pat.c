@@ -46,6 +46,9 @@ pat_create(struct request *req)
 	char created[25], max[128];
 	enum error e;
 
+	/* Like nginx's own limit, a declared oversize body is refused first. */
+	if ((e = request_body_check(req)) != ERR_OK)
+		return e;
 	if ((e = auth_caller(req)) != ERR_OK)
 		return e;
 	if ((e = request_body_read(req)) != ERR_OK)

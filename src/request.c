@@ -139,24 +139,42 @@ request_read(struct request *req, char *buf, size_t len)
 	return n;
 }
 
+/* The declared CONTENT_LENGTH: -1 when absent. */
+static enum error
+request_declared(struct request *req, long long *declared)
+{
+	const char *cl = request_env(req, "CONTENT_LENGTH");
+	char *end;
+
+	*declared = -1;
+	if (cl == NULL || *cl == '\0')
+		return ERR_OK;
+	errno = 0;
+	*declared = strtoll(cl, &end, 10);
+	if (!isdigit((unsigned char)*cl) || *end != '\0' || errno != 0)
+		return request_fail(req, ERR_BAD_REQUEST, NULL,
+		    "Content-Length is not a number");
+	return *declared > REQUEST_BODY_MAX ? ERR_TOO_LARGE : ERR_OK;
+}
+
+enum error
+request_body_check(struct request *req)
+{
+	long long declared;
+
+	return request_declared(req, &declared);
+}
+
 enum error
 request_body_read(struct request *req)
 {
-	const char *cl = request_env(req, "CONTENT_LENGTH");
-	long long declared = -1;
+	long long declared;
 	size_t want, got = 0;
 	ssize_t n;
-	char *end;
+	enum error e;
 
-	if (cl != NULL && *cl != '\0') {
-		errno = 0;
-		declared = strtoll(cl, &end, 10);
-		if (!isdigit((unsigned char)*cl) || *end != '\0' || errno != 0)
-			return request_fail(req, ERR_BAD_REQUEST, NULL,
-			    "Content-Length is not a number");
-		if (declared > REQUEST_BODY_MAX)
-			return ERR_TOO_LARGE;
-	}
+	if ((e = request_declared(req, &declared)) != ERR_OK)
+		return e;
 	/*
 	 * FastCGI marks the end of the body, so read to it (one byte past the
 	 * cap tells a body that is too large).  Plain CGI must not read past

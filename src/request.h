@@ -64,6 +64,8 @@ void		 request_end(struct request *);
 void		 request_free(struct request *);
 
 const char	*request_env(const struct request *, const char *name);
+/* Refuse a declared CONTENT_LENGTH that is malformed or over the cap, before reading. */
+enum error	 request_body_check(struct request *);
 /* Read the body, at most REQUEST_BODY_MAX bytes (ERR_TOO_LARGE past it). */
 enum error	 request_body_read(struct request *);
 /* 1 when the Content-Type's media type is application/json. */

@@ -60,6 +60,9 @@ def test_body_of_65536_bytes_is_accepted_65537_is_413():
     assert big.status == 413, big
     assert big.json()["error"] == "payload_too_large", big
     assert count_rows() == before
+    # Like nginx's own limit, an oversize body is refused before anything else.
+    anon = request("POST", "/pat/v1", body=_padded(65537), headers={"Content-Type": "text/plain"})
+    assert anon.status == 413, anon
 
 
 def test_chunked_body_over_64k_is_413_and_under_is_accepted():
