@@ -65,6 +65,9 @@ struct config_origin {
 	int		 line;		/* 0: environment or default */
 };
 
+static int config_fail(char *, size_t, const struct config_origin *,
+    const char *, const char *, ...) __attribute__((format(printf, 5, 6)));
+
 static int
 config_fail(char *err, size_t errsz, const struct config_origin *o,
     const char *key, const char *fmt, ...)

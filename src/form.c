@@ -58,12 +58,12 @@ form_get(struct arena *a, const char *body, size_t len, const char *name,
 			eq = amp;
 		if ((key = arena_alloc(a, (size_t)(eq - p) + 1)) == NULL ||
 		    (kl = form_decode(key, p, (size_t)(eq - p))) < 0)
-			return -1;
+			goto err;
 		vl = eq < amp ? (size_t)(amp - eq - 1) : 0;
 		/* Every value is decoded, so a malformed one anywhere is noticed. */
 		if ((buf = arena_alloc(a, vl + 1)) == NULL ||
 		    (n = form_decode(buf, eq < amp ? eq + 1 : amp, vl)) < 0)
-			return -1;
+			goto err;
 		buf[n] = '\0';
 		if ((size_t)kl == nl && memcmp(key, name, nl) == 0 && found++ == 0) {
 			*value = buf;
@@ -72,4 +72,8 @@ form_get(struct arena *a, const char *body, size_t len, const char *name,
 		p = amp + 1;
 	}
 	return found;
+err:
+	*value = NULL;
+	*vlen = 0;
+	return -1;
 }

@@ -1,0 +1,28 @@
+/* fuzz_form.c - the form parser of introspection requests. */
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "alloc.h"
+#include "form.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static struct arena a;
+	static int ready;
+	const char *value;
+	size_t len;
+	int n;
+
+	if (!ready) {
+		arena_init(&a, 4096);
+		ready = 1;
+	}
+	n = form_get(&a, (const char *)data, size, "token", &value, &len);
+	if ((n > 0 && (value == NULL || len > size)) || (n <= 0 && value != NULL))
+		abort();
+	arena_reset(&a);
+	return 0;
+}
