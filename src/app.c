@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "auth.h"
 #include "log.h"
 #include "response.h"
 #include "router.h"
@@ -48,6 +49,7 @@ app_free(struct app *app)
 {
 	request_free(&app->req);
 	response_free();
+	auth_cache_clear();
 	db_free(app->db);
 	jwks_cache_close(&app->jwks);
 	jose_hmac_free(app->secret);

@@ -6,6 +6,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include <openssl/sha.h>
+
+#include "alloc.h"
 #include "app.h"
 #include "jose.h"
 #include "jwks.h"
@@ -18,6 +21,29 @@
 #define AUTH_NAME_MAX		255
 #define AUTH_GROUPS_MAX		100
 #define AUTH_GROUPS_BYTES	4000	/* they must fit in one X-Pat-Groups header */
+#define AUTH_CACHE_SIZE		64	/* identity tokens remembered per worker */
+
+/*
+ * Identity tokens this worker has verified.  A client such as a CLI sends
+ * the same token until it expires, and checking its RS256 signature each
+ * time costs more than the rest of the request.  An entry is keyed by the
+ * token's SHA-256, holds only what the signature and claims established,
+ * and is used only while the JWKS it was checked against is unchanged; the
+ * token's lifetime is checked again on every use.
+ */
+struct auth_cached {
+	unsigned char	 digest[SHA256_DIGEST_LENGTH];
+	unsigned	 generation;
+	int		 used;
+	int64_t		 exp, nbf;
+	int		 has_nbf;
+	char		*email, *name;
+	char		**groups;
+	size_t		 ngroups;
+};
+
+static struct auth_cached	auth_cache[AUTH_CACHE_SIZE];
+static size_t			auth_cache_next;
 
 int
 auth_bearer(const struct request *req, const char **token, size_t *len)
@@ -100,30 +126,88 @@ auth_pat(struct request *req, const char *token, size_t len)
 	return ERR_OK;
 }
 
+static int
+auth_lifetime_ok(int64_t exp, int has_nbf, int64_t nbf, int64_t now)
+{
+	return exp + AUTH_LEEWAY_S > now && (!has_nbf || nbf - AUTH_LEEWAY_S <= now);
+}
+
+static struct auth_cached *
+auth_cache_find(const unsigned char *digest, unsigned generation)
+{
+	for (size_t i = 0; i < AUTH_CACHE_SIZE; i++)
+		if (auth_cache[i].used && auth_cache[i].generation == generation &&
+		    memcmp(auth_cache[i].digest, digest, sizeof(auth_cache[i].digest)) == 0)
+			return &auth_cache[i];
+	return NULL;
+}
+
+static void
+auth_cache_put(const unsigned char *digest, unsigned generation,
+    const struct jose_claims *claims, const struct caller *c)
+{
+	struct auth_cached *e = &auth_cache[auth_cache_next];
+	size_t i;
+
+	auth_cache_next = (auth_cache_next + 1) % AUTH_CACHE_SIZE;
+	for (i = 0; i < e->ngroups; i++)
+		free(e->groups[i]);
+	free(e->groups);
+	free(e->email);
+	free(e->name);
+	memcpy(e->digest, digest, sizeof(e->digest));
+	e->generation = generation;
+	e->exp = claims->exp;
+	e->nbf = claims->nbf;
+	e->has_nbf = claims->has_nbf;
+	e->email = xstrdup(c->email);
+	e->name = xstrdup(c->name);
+	e->groups = xcalloc(c->ngroups ? c->ngroups : 1, sizeof(*e->groups));
+	for (i = 0; i < c->ngroups; i++)
+		e->groups[i] = xstrdup(c->groups[i]);
+	e->ngroups = c->ngroups;
+	e->used = 1;
+}
+
 static enum error
 auth_oidc(struct request *req, const char *token, size_t len)
 {
 	struct app *app = req->app;
 	struct caller *c = &req->caller;
+	unsigned char digest[SHA256_DIGEST_LENGTH];
 	struct jose_claims claims;
+	struct auth_cached *hit;
+	const struct jwks *keys;
 	struct jose *j;
 	int64_t now = token_now_ms() / 1000;
 
 	if (app->jwks.path == NULL)
 		return ERR_INVALID_TOKEN;
+	keys = jwks_cache_get(&app->jwks);
+	SHA256((const unsigned char *)token, len, digest);
+	if ((hit = auth_cache_find(digest, app->jwks.generation)) != NULL) {
+		if (!auth_lifetime_ok(hit->exp, hit->has_nbf, hit->nbf, now))
+			return request_fail(req, ERR_INVALID_TOKEN, NULL, "the "
+			    "identity token has expired or is not valid yet");
+		c->via = CALLER_OIDC;
+		c->email = hit->email;
+		c->name = hit->name;
+		c->groups = (const char **)hit->groups;
+		c->ngroups = hit->ngroups;
+		return ERR_OK;
+	}
 	if ((j = arena_alloc(&req->arena, sizeof(*j))) == NULL)
 		return ERR_INTERNAL;
 	/* Only RS256 and ES256, each only with a key of its own type. */
 	if (jose_parse(j, token, len) == -1 ||
 	    (j->alg != JOSE_ALG_RS256 && j->alg != JOSE_ALG_ES256) ||
-	    jwks_verify(jwks_cache_get(&app->jwks), j) == -1 ||
+	    jwks_verify(keys, j) == -1 ||
 	    jose_claims_parse(&claims, j->payload, j->payload_len, &req->arena) == -1)
 		return ERR_INVALID_TOKEN;
 	if (claims.iss == NULL || strcmp(claims.iss, app->cfg.oidc_issuer) != 0 ||
 	    !jose_claims_has_aud(&claims, app->cfg.oidc_audience) ||
-	    !claims.has_exp || claims.exp + AUTH_LEEWAY_S <= now ||
-	    (claims.has_nbf && claims.nbf - AUTH_LEEWAY_S > now) ||
-	    claims.email == NULL)
+	    !claims.has_exp || claims.email == NULL ||
+	    !auth_lifetime_ok(claims.exp, claims.has_nbf, claims.nbf, now))
 		return request_fail(req, ERR_INVALID_TOKEN, NULL, "the identity "
 		    "token's issuer, audience, lifetime or email is not acceptable");
 	c->via = CALLER_OIDC;
@@ -136,7 +220,22 @@ auth_oidc(struct request *req, const char *token, size_t len)
 		return request_fail(req, ERR_INVALID_TOKEN, NULL, "the identity "
 		    "token's email, name or groups are empty, too long, or hold "
 		    "control characters");
+	auth_cache_put(digest, app->jwks.generation, &claims, c);
 	return ERR_OK;
+}
+
+void
+auth_cache_clear(void)
+{
+	for (size_t i = 0; i < AUTH_CACHE_SIZE; i++) {
+		for (size_t k = 0; k < auth_cache[i].ngroups; k++)
+			free(auth_cache[i].groups[k]);
+		free(auth_cache[i].groups);
+		free(auth_cache[i].email);
+		free(auth_cache[i].name);
+	}
+	memset(auth_cache, 0, sizeof(auth_cache));
+	auth_cache_next = 0;
 }
 
 enum error

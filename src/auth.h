@@ -16,6 +16,8 @@ enum error	auth_caller(struct request *);
  * sent; -1: the header is a malformed Bearer credential.
  */
 int		auth_bearer(const struct request *, const char **token, size_t *len);
+/* Forget the identity tokens verified so far (at exit, for leak checkers). */
+void		auth_cache_clear(void);
 /* The client's address: REMOTE_ADDR, or X-Forwarded-For behind a trusted proxy. */
 const char	*auth_client_addr(struct request *);
 

@@ -47,7 +47,7 @@ static const struct {
 	[ST_LIST] = { "pat_list",
 	    "SELECT " PAT_COLUMNS " FROM pat "
 	    "WHERE owner_email = $1 AND revoked_at IS NULL "
-	    "ORDER BY created_at DESC, id DESC", 1, 1 },
+	    "ORDER BY pat.created_at DESC, pat.id DESC", 1, 1 },
 	[ST_GET] = { "pat_get",
 	    "SELECT " PAT_COLUMNS " FROM pat "
 	    "WHERE id = $1::uuid AND owner_email = $2 AND revoked_at IS NULL", 2, 1 },
@@ -161,6 +161,20 @@ db_connect(struct db *db)
 	}
 	if ((e = db_schema_check(db->conn)) != ERR_OK)
 		goto err;
+	/*
+	 * Every statement here is an index lookup, whose generic plan is right
+	 * for any parameter; left to itself the server may plan some anew on
+	 * every execution.
+	 */
+	res = PQexecParams(db->conn, "SET plan_cache_mode = force_generic_plan",
+	    0, NULL, NULL, NULL, NULL, 0);
+	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+		db_log_error("db_setup_failed", PQresultErrorMessage(res));
+		e = PQstatus(db->conn) == CONNECTION_OK ? ERR_INTERNAL : ERR_UNAVAILABLE;
+		PQclear(res);
+		goto err;
+	}
+	PQclear(res);
 	for (i = 0; i < ST__COUNT; i++) {
 		res = PQprepare(db->conn, db_stmts[i].name, db_stmts[i].sql,
 		    db_stmts[i].nparams, NULL);

@@ -304,6 +304,7 @@ jwks_cache_get(struct jwks_cache *c)
 	}
 	jwks_free(c->keys);
 	c->keys = fresh;
+	c->generation++;
 	log_msg(LVL_INFO, "event=jwks_reloaded keys=%zu", fresh->n);
 	return c->keys;
 }

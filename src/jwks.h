@@ -22,6 +22,7 @@ int		 jwks_verify(const struct jwks *, const struct jose *);
 struct jwks_cache {
 	char		*path;
 	struct jwks	*keys;
+	unsigned	 generation;	/* counts the reloads */
 	struct timespec	 mtime;
 	dev_t		 dev;
 	ino_t		 ino;
