@@ -226,6 +226,17 @@ def test_oidc_leeway_of_60_seconds():
     assert create(id_token(email, extra={"nbf": int(time.time()) + 30}), 1, "early").status == 201
 
 
+def test_a_remembered_identity_token_still_expires():
+    """Workers remember verified identity tokens; the lifetime is checked on every use."""
+    ident = id_token(ttl=-57)                   # 3 s of leeway left
+    for _ in range(8):                          # reach every worker, so each remembers it
+        assert request("GET", "/pat/v1", token=ident).status == 202
+    time.sleep(3.5)
+    for _ in range(8):
+        r = request("GET", "/pat/v1", token=ident)
+        assert r.status == 401, r
+
+
 def test_oidc_audience_may_be_an_array():
     r = create(id_token(aud=["other", "patgate-devstack"]), 1, "aud array")
     assert r.status == 201, r
