@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "alloc.h"
 #include "app.h"
 #include "config.h"
 #include "db.h"
@@ -55,7 +56,7 @@ main(int argc, char *argv[])
 	struct config cfg;
 	struct app app;
 	struct jwks *keys;
-	char err[1024], *end;
+	char err[1024], *end, *owned;
 	long workers = 0;
 	int ch, migrate = 0, check = 0, fd, rc;
 
@@ -119,10 +120,9 @@ main(int argc, char *argv[])
 		return 0;
 	}
 
-	if (listen_addr == NULL && (server_is_listener(STDIN_FILENO) ||
-	    (fd = server_systemd_fd()) != -1)) {
+	fd = server_is_listener(STDIN_FILENO) ? STDIN_FILENO : server_systemd_fd();
+	if (listen_addr == NULL && fd != -1) {
 		/* One worker on a socket someone else manages. */
-		fd = server_is_listener(STDIN_FILENO) ? STDIN_FILENO : 3;
 		if (server_drop_privileges(cfg.user, err, sizeof(err)) == -1 ||
 		    app_init(&app, &cfg, err, sizeof(err)) == -1)
 			fatal(err);
@@ -147,8 +147,8 @@ main(int argc, char *argv[])
 		workers = config_workers(&cfg);
 	if ((fd = server_listen(listen_addr, cfg.user, err, sizeof(err))) == -1)
 		fatal(err);
-	listen_addr = strdup(listen_addr);
-	rc = server_supervise(config_path, &cfg, fd, workers, listen_addr);
-	free((char *)listen_addr);
+	owned = xstrdup(listen_addr);	/* cfg, which may hold it, is handed over */
+	rc = server_supervise(config_path, &cfg, fd, workers, owned);
+	free(owned);
 	return rc;
 }

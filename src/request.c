@@ -12,8 +12,6 @@
 
 #define REQUEST_ARENA_FIRST	(32 * 1024)
 
-static char	*request_body_buf;	/* REQUEST_BODY_MAX + 1 bytes, kept */
-
 void
 request_init(struct request *req, struct app *app, yajl_gen gen)
 {
@@ -21,8 +19,7 @@ request_init(struct request *req, struct app *app, yajl_gen gen)
 	req->app = app;
 	req->gen = gen;
 	arena_init(&req->arena, REQUEST_ARENA_FIRST);
-	if (request_body_buf == NULL)
-		request_body_buf = xmalloc(REQUEST_BODY_MAX + 1);
+	req->body_buf = xmalloc(REQUEST_BODY_MAX + 1);
 }
 
 const char *
@@ -122,8 +119,8 @@ void
 request_free(struct request *req)
 {
 	arena_free(&req->arena);
-	free(request_body_buf);
-	request_body_buf = NULL;
+	free(req->body_buf);
+	req->body_buf = NULL;
 }
 
 static ssize_t
@@ -184,7 +181,7 @@ request_body_read(struct request *req)
 		want = REQUEST_BODY_MAX + 1;
 	else
 		want = declared > 0 ? (size_t)declared : 0;
-	while (got < want && (n = request_read(req, request_body_buf + got,
+	while (got < want && (n = request_read(req, req->body_buf + got,
 	    want - got)) > 0)
 		got += (size_t)n;
 	if (got > REQUEST_BODY_MAX)
@@ -194,8 +191,8 @@ request_body_read(struct request *req)
 	if (declared >= 0 && got != (size_t)declared)
 		return request_fail(req, ERR_BAD_REQUEST, NULL,
 		    "the body length does not match Content-Length");
-	request_body_buf[got] = '\0';
-	req->body = request_body_buf;
+	req->body_buf[got] = '\0';
+	req->body = req->body_buf;
 	req->body_len = got;
 	return ERR_OK;
 }

@@ -40,6 +40,7 @@ struct request {
 	struct timespec	 start;
 	struct arena	 arena;		/* everything else allocated for the request */
 
+	char		*body_buf;	/* REQUEST_BODY_MAX + 1 bytes, kept */
 	const char	*body;
 	size_t		 body_len;
 	struct caller	 caller;
