@@ -446,15 +446,15 @@ db_pat_list(struct db *db, struct arena *a, const char *email,
 	return e;
 }
 
-enum error
-db_pat_get(struct db *db, struct arena *a, const char *id, const char *email,
-    struct pat_row *r)
+/* Run a statement that returns at most one token row. */
+static enum error
+db_one(struct db *db, enum db_stmt st, const char *const *values,
+    const int *lengths, const int *formats, struct arena *a, struct pat_row *r)
 {
-	const char *values[2] = { id, email };
 	PGresult *res;
 	enum error e;
 
-	if ((e = db_exec(db, ST_GET, values, NULL, NULL, &res)) != ERR_OK)
+	if ((e = db_exec(db, st, values, lengths, formats, &res)) != ERR_OK)
 		return e;
 	if (PQntuples(res) != 1)
 		e = ERR_NOT_FOUND;
@@ -462,6 +462,15 @@ db_pat_get(struct db *db, struct arena *a, const char *id, const char *email,
 		e = ERR_INTERNAL;
 	PQclear(res);
 	return e;
+}
+
+enum error
+db_pat_get(struct db *db, struct arena *a, const char *id, const char *email,
+    struct pat_row *r)
+{
+	const char *values[2] = { id, email };
+
+	return db_one(db, ST_GET, values, NULL, NULL, a, r);
 }
 
 enum error
@@ -485,17 +494,8 @@ db_pat_use(struct db *db, struct arena *a, const unsigned char hmac[32],
 {
 	const char *values[2] = { (const char *)hmac, addr };
 	const int lengths[2] = { 32, 0 }, formats[2] = { 1, 0 };
-	PGresult *res;
-	enum error e;
 
-	if ((e = db_exec(db, ST_USE, values, lengths, formats, &res)) != ERR_OK)
-		return e;
-	if (PQntuples(res) != 1)
-		e = ERR_NOT_FOUND;
-	else if (db_row(a, res, 0, r) == -1)
-		e = ERR_INTERNAL;
-	PQclear(res);
-	return e;
+	return db_one(db, ST_USE, values, lengths, formats, a, r);
 }
 
 /* ------------------------------------------------------------------ migrations */

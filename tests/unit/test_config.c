@@ -13,35 +13,9 @@
 
 #include <cmocka.h>
 
+#include "cases.h"
+
 #include "config.h"
-
-/* Each failing case is reported by name; the test then fails once. */
-static int case_failures;
-
-static void __attribute__((format(printf, 2, 3)))
-expect(int ok, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (ok)
-		return;
-	va_start(ap, fmt);
-	vprint_error(fmt, ap);
-	va_end(ap);
-	print_error("\n");
-	case_failures++;
-}
-
-static void
-cases_done(void)
-{
-	int n = case_failures;
-
-	case_failures = 0;
-	assert_int_equal(n, 0);
-}
-
-#define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 
 /* 32 bytes 00..1f, and 31 bytes 00..1e, in base64url without padding. */
 #define KEY32		"AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"

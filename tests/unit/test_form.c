@@ -8,37 +8,10 @@
 
 #include <cmocka.h>
 
+#include "cases.h"
+
 #include "alloc.h"
 #include "form.h"
-
-/* Each failing case is reported by name; the test then fails once. */
-static int case_failures;
-
-static void __attribute__((format(printf, 2, 3)))
-expect(int ok, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (ok)
-		return;
-	va_start(ap, fmt);
-	vprint_error(fmt, ap);
-	va_end(ap);
-	print_error("\n");
-	case_failures++;
-}
-
-static void
-cases_done(void)
-{
-	int n = case_failures;
-
-	case_failures = 0;
-	assert_int_equal(n, 0);
-}
-
-#define BYTES(s)	s, sizeof(s) - 1
-#define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 
 struct form_case {
 	const char	*name;

@@ -7,39 +7,14 @@
 
 #include <cmocka.h>
 
+#include "cases.h"
+
 #include "demo.h"
 #include "health.h"
 #include "pat.h"
 #include "router.h"
 #include "verify.h"
 
-/* Each failing case is reported by name; the test then fails once. */
-static int case_failures;
-
-static void __attribute__((format(printf, 2, 3)))
-expect(int ok, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (ok)
-		return;
-	va_start(ap, fmt);
-	vprint_error(fmt, ap);
-	va_end(ap);
-	print_error("\n");
-	case_failures++;
-}
-
-static void
-cases_done(void)
-{
-	int n = case_failures;
-
-	case_failures = 0;
-	assert_int_equal(n, 0);
-}
-
-#define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 #define UUID		"0b5a3c9e-8f1d-4c2a-9e7b-1d2c3b4a5f60"
 
 static const struct {
