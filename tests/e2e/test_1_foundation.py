@@ -170,6 +170,21 @@ def test_health_503_while_database_is_down_and_recovers():
         assert request("GET", "/pat/v1/health").status == 200
 
 
+def test_worker_started_while_database_is_down_recovers_by_itself():
+    devstack("pg-stop")
+    try:
+        with Instance(workers=1) as inst:
+            r = inst.request({"SCRIPT_NAME": "/pat/v1/health"})
+            assert r.status == 503 and r.header("Retry-After"), r
+            devstack("pg-start")
+            assert wait_for(lambda: inst.request({"SCRIPT_NAME": "/pat/v1/health"}).status
+                            == 200, 5), inst.read_log()[-1000:]
+            assert inst.workers() == 1
+    finally:
+        devstack("pg-start", check=False)
+    assert wait_for(healthy, 5)
+
+
 def test_worker_killed_with_sigkill_is_respawned():
     with Instance(workers=2) as inst:
         before = set(inst.worker_pids())
