@@ -21,7 +21,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		ready = 1;
 	}
 	n = form_get(&a, (const char *)data, size, "token", &value, &len);
-	if ((n > 0 && (value == NULL || len > size)) || (n <= 0 && value != NULL))
+	/* Found: a NUL-terminated value no longer than its encoding; else none. */
+	if (n > 0 ? value == NULL || len > size || value[len] != '\0' :
+	    value != NULL || len != 0)
 		abort();
 	arena_reset(&a);
 	return 0;

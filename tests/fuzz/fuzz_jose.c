@@ -7,10 +7,30 @@
 #include "jose.h"
 #include "jwks.h"
 
-/* An RSA 2048 and an EC P-256 public key, made once with tests/e2e/oidc.py. */
+/*
+ * An RSA 2048 and an EC P-256 public key, made once with tests/e2e/oidc.py;
+ * corpus/jose/rs256 and es256 are signed with their private halves, and
+ * corpus/jose/pat with the HS256 key below, so the signed seeds verify.
+ */
 static const char fuzz_jwks[] = "{\"keys\":[{\"kty\":\"RSA\",\"kid\":\"fuzz-rsa\",\"use\":\"sig\",\"alg\":\"RS256\",\"n\":\"ldk0ZSYOC1j3Wf8zjtp2SIVT5Xc6JQO7vpPlsFe7i7NHjiAjuyBPKd9yOu-se4tZHKhb5svt4OQp-FISzuGai85DIsmfwtvh06ynrUl8CuUsPoH7pyClM6kzsJgjAFDHIH0AJib7nz1lj-saskxdKloCYAW6apgJQxEDdXWsBckhpUWdVZRqnyh_6zK5uzHoVgWe54QvcGXSXuKAumc8J4sc5sn6LNaMQqd4iQC3HDKQTwjO9ebBmVLPhSQN5YhtqmPzElxJkvHjSz7K0X1JSBD0LiPKSGfMN8-nnHxnqHN5NRtA7kgm3i-bEan1unVa04Q7ByrixT689M0Z5UKWTQ\",\"e\":\"AQAB\"},{\"kty\":\"EC\",\"crv\":\"P-256\",\"kid\":\"fuzz-ec\",\"use\":\"sig\",\"alg\":\"ES256\",\"x\":\"iLnul4AD_Fxwxx6KT4CIo8wl6jkgOgRxk0y4c2CVfm0\",\"y\":\"4tcYm-yTXyThwI6K8Q7AzJ-gIsSEEFouCnogj-WTytY\"}]}";
+static const char fuzz_secret[] = "0123456789abcdef0123456789abcdef";
 
 int LLVMFuzzerTestOneInput(const uint8_t *, size_t);
+
+/* What a caller reads from parsed claims is there to read. */
+static void
+claims_check(const struct jose_claims *c)
+{
+	size_t i;
+
+	if ((c->naud > 0 && c->aud == NULL) || (c->ngroups > 0 && c->groups == NULL))
+		abort();
+	for (i = 0; i < c->naud; i++)
+		(void)strlen(c->aud[i]);
+	for (i = 0; i < c->ngroups; i++)
+		(void)strlen(c->groups[i]);
+	(void)jose_claims_has_aud(c, "Terrakube");
+}
 
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -19,33 +39,48 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static struct jwks *keys;
 	static struct arena a;
 	static struct jose j;
+	const char *token = (const char *)data;
 	struct jose_parts parts;
 	struct jose_claims claims;
-	unsigned char sig[64];
+	unsigned char sig[32];
+	char *payload;
 	ssize_t n;
 	char err[128];
 
 	if (key == NULL) {
-		key = jose_hmac_new((const unsigned char *)
-		    "0123456789abcdef0123456789abcdef", 32);
+		key = jose_hmac_new((const unsigned char *)fuzz_secret,
+		    sizeof(fuzz_secret) - 1);
 		keys = jwks_parse(fuzz_jwks, strlen(fuzz_jwks), err, sizeof(err));
 		arena_init(&a, 4096);
-		if (key == NULL || keys == NULL)
+		if (key == NULL || jwks_count(keys) != 2)
 			abort();
 	}
-	/* The PAT path: split, HS256 in constant time. */
-	if (jose_split((const char *)data, size, &parts) == 0 &&
-	    (n = b64url_decode(sig, sizeof(sig), parts.seg[2], parts.len[2])) >= 0)
-		(void)jose_hs256_verify(key, &parts, sig, (size_t)n);
-	/* The OIDC path: header, key choice, signature, claims. */
-	if (jose_parse(&j, (const char *)data, size) == 0) {
+	/* The PAT path as token_check walks it: split, HS256, then the claims. */
+	if (jose_split(token, size, &parts) == 0) {
+		if (parts.seg[0] != token || parts.signed_len !=
+		    parts.len[0] + 1 + parts.len[1] ||
+		    parts.seg[2] + parts.len[2] != token + size)
+			abort();
+		if (b64url_decode(sig, sizeof(sig), parts.seg[2], parts.len[2]) == 32)
+			(void)jose_hs256_verify(key, &parts, sig, sizeof(sig));
+		if ((payload = arena_alloc(&a, parts.len[1])) == NULL)
+			abort();
+		if ((n = b64url_decode((unsigned char *)payload, parts.len[1],
+		    parts.seg[1], parts.len[1])) >= 0 &&
+		    jose_claims_parse(&claims, payload, (size_t)n, &a) == 0)
+			claims_check(&claims);
+	}
+	/* The OIDC path as auth_oidc walks it: header, key choice, signature, claims. */
+	if (jose_parse(&j, token, size) == 0) {
+		if (strlen(j.kid) >= sizeof(j.kid) || j.payload_len >= sizeof(j.payload))
+			abort();
 		(void)jwks_verify(keys, &j);
-		(void)jose_claims_parse(&claims, j.payload, j.payload_len, &a);
+		if (jose_claims_parse(&claims, j.payload, j.payload_len, &a) == 0)
+			claims_check(&claims);
 	}
 	/* The claims parser on its own, on raw input. */
-	if (jose_claims_parse(&claims, (const char *)data, size, &a) == 0 &&
-	    claims.naud > 0 && claims.aud == NULL)
-		abort();
+	if (jose_claims_parse(&claims, token, size, &a) == 0)
+		claims_check(&claims);
 	arena_reset(&a);
 	return 0;
 }
