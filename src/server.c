@@ -13,6 +13,7 @@
 #include <grp.h>
 #include <netdb.h>
 #include <poll.h>
+#include <sys/epoll.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -212,11 +213,12 @@ server_finish(FCGX_Request *r)
 int
 server_run(struct app *app, int fd)
 {
-	struct pollfd pfd[2];
+	struct epoll_event ev[2];
+	struct pollfd pfd;
 	sigset_t stop;
 	FCGX_Request r;
 	unsigned long served;
-	int rc, flags, sfd;
+	int rc, flags, sfd, efd;
 
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
@@ -236,15 +238,30 @@ server_run(struct app *app, int fd)
 	/* Non-blocking, so that losing an accept race to a sibling returns. */
 	if ((flags = fcntl(fd, F_GETFL)) != -1)
 		fcntl(fd, F_SETFL, flags | O_NONBLOCK);
-	if (FCGX_Init() != 0 || FCGX_InitRequest(&r, fd, 0) != 0) {
-		log_msg(LVL_ERROR, "event=fatal reason=\"libfcgi failed to start\"");
+	/*
+	 * Idle workers wait in their own epoll set.  EPOLLEXCLUSIVE wakes one
+	 * of them per new connection, not all: with many workers a plain
+	 * poll() on the shared socket woke every one to lose the accept race.
+	 */
+	if ((efd = epoll_create1(EPOLL_CLOEXEC)) == -1 ||
+	    epoll_ctl(efd, EPOLL_CTL_ADD, sfd, &(struct epoll_event){
+	    .events = EPOLLIN, .data.fd = sfd }) == -1 ||
+	    epoll_ctl(efd, EPOLL_CTL_ADD, fd, &(struct epoll_event){
+	    .events = EPOLLIN | EPOLLEXCLUSIVE, .data.fd = fd }) == -1) {
+		log_msg(LVL_ERROR, "event=fatal reason=\"epoll: %s\"", strerror(errno));
+		if (efd != -1)
+			close(efd);
 		close(sfd);
 		return 1;
 	}
-	pfd[0].fd = sfd;
-	pfd[0].events = POLLIN;
-	pfd[1].fd = fd;
-	pfd[1].events = POLLIN;
+	if (FCGX_Init() != 0 || FCGX_InitRequest(&r, fd, 0) != 0) {
+		log_msg(LVL_ERROR, "event=fatal reason=\"libfcgi failed to start\"");
+		close(efd);
+		close(sfd);
+		return 1;
+	}
+	pfd.fd = sfd;
+	pfd.events = POLLIN;
 	log_msg(LVL_INFO, "event=worker_ready");
 	/*
 	 * Accept first and wait only when nothing is queued: under load that
@@ -252,19 +269,20 @@ server_run(struct app *app, int fd)
 	 * request, and always before waiting.
 	 */
 	for (served = 0;; served++) {
-		if ((served & 15) == 15 && poll(pfd, 1, 0) > 0)
+		if ((served & 15) == 15 && poll(&pfd, 1, 0) > 0)
 			break;
 		if ((rc = FCGX_Accept_r(&r)) < 0) {
 			if (rc != -EAGAIN && rc != -EWOULDBLOCK && rc != -EINTR &&
 			    rc != -ECONNABORTED)
 				log_msg(LVL_ERROR, "event=accept_failed reason=\"%s\"",
 				    strerror(-rc));
-			if (poll(pfd, 2, -1) == -1 && errno != EINTR) {
-				log_msg(LVL_ERROR, "event=fatal reason=\"poll: %s\"",
+			if ((rc = epoll_wait(efd, ev, 2, -1)) == -1 && errno != EINTR) {
+				log_msg(LVL_ERROR, "event=fatal reason=\"epoll_wait: %s\"",
 				    strerror(errno));
 				break;
 			}
-			if (pfd[0].revents != 0)
+			if ((rc >= 1 && ev[0].data.fd == sfd) ||
+			    (rc == 2 && ev[1].data.fd == sfd))
 				break;
 			continue;
 		}
@@ -272,6 +290,7 @@ server_run(struct app *app, int fd)
 		server_finish(&r);
 	}
 	FCGX_Free(&r, 1);
+	close(efd);
 	close(sfd);
 	log_msg(LVL_INFO, "event=worker_stopped");
 	return 0;
