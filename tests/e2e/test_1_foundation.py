@@ -288,7 +288,8 @@ def test_migrate_twice_changes_nothing():
     assert p.returncode == 0, p.stderr
     assert "0 applied now" in p.stdout, p.stdout
     assert sql("SELECT version, applied_at FROM schema_migrations ORDER BY version") == before
-    assert [v for v, _ in before] == ["0001_init", "0002_last_used_addr", "0003_pat_touch"]
+    assert [v for v, _ in before] == ["0001_init", "0002_last_used_addr", "0003_pat_touch",
+                                    "0004_pat_touch_async"]
 
 
 def test_worker_facing_an_old_schema_answers_503_then_recovers_after_migrate():
@@ -311,7 +312,7 @@ def test_worker_facing_an_old_schema_answers_503_then_recovers_after_migrate():
             assert "patgate.fcgi --migrate" in inst.read_log()
             p = subprocess.run([BIN, "--config", CONFIG, "--migrate"], capture_output=True,
                                text=True, env=dict(os.environ, **env))
-            assert p.returncode == 0 and "3 applied now" in p.stdout, (p.stdout, p.stderr)
+            assert p.returncode == 0 and "4 applied now" in p.stdout, (p.stdout, p.stderr)
             assert wait_for(lambda: inst.request({"SCRIPT_NAME": "/pat/v1/health"}).status
                             == 200, 5)
     finally:

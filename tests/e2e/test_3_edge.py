@@ -153,6 +153,16 @@ def test_last_used_is_written_again_after_a_minute():
     assert _last_used(tid)[0] != old
 
 
+def test_the_last_used_write_alone_skips_the_fsync():
+    # pat_touch turns synchronous_commit off for its own transaction only:
+    # the check does not wait for the disk, and issuing a token still does.
+    _, tid, _ = new_pat()
+    rows = sql("BEGIN; SELECT pat_touch('%s', '127.0.0.1'); SHOW synchronous_commit; COMMIT; "
+               "SHOW synchronous_commit" % tid)
+    assert rows == [["t"], ["off"], ["on"]], rows
+    assert _last_used(tid)[1] == "127.0.0.1"
+
+
 def test_forwarded_for_is_believed_only_from_trusted_proxies():
     tok, tid, _ = new_pat()
     env = {"PATH_INFO": "/pat/v1/verify", "HTTP_AUTHORIZATION": "Bearer " + tok,
