@@ -7,7 +7,7 @@ Writes COUNT rows (numbered from FIRST) as CSV for psql's \\copy into pat,
 and POOL_SIZE of their tokens, spread over the whole range, into POOL.txt.
 Each token is an HS256 JWT with Terrakube's claims signed with the secret,
 and the row keeps HMAC-SHA256(pepper, token), never the token.  Owners are
-spread over 1000 users.
+spread over 1000 users.  Each row was last used now, as in steady state.
 """
 import base64
 import hashlib
@@ -53,8 +53,8 @@ def main():
             token = signing_input + "." + b64url(
                 hmac.new(secret, signing_input.encode(), hashlib.sha256).digest())
             mac = hmac.new(pepper, token.encode(), hashlib.sha256).hexdigest()
-            rows.write("%s,\\x%s,%s,%s,{bench},token %d,90,%s,%s,%s,%s\n"
-                       % (tid, mac, email, name, i, iso, exp_iso, iso, email))
+            rows.write("%s,\\x%s,%s,%s,{bench},token %d,90,%s,%s,%s,%s,%s,127.0.0.1\n"
+                       % (tid, mac, email, name, i, iso, exp_iso, iso, email, iso))
             if i in pick:
                 pool.write(token + "\n")
 
