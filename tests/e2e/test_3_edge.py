@@ -161,6 +161,8 @@ def test_the_last_used_write_alone_skips_the_fsync():
                "SHOW synchronous_commit" % tid)
     assert rows == [["t"], ["off"], ["on"]], rows
     assert _last_used(tid)[1] == "127.0.0.1"
+    # and pages keep room for it, so that it is a HOT update
+    assert sql("SELECT reloptions FROM pg_class WHERE relname = 'pat'") == [["{fillfactor=90}"]]
 
 
 def test_forwarded_for_is_believed_only_from_trusted_proxies():
