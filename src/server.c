@@ -1,6 +1,7 @@
 /* server.c - the three ways to run: FastCGI socket, pre-forked supervisor, plain CGI. */
 #include "server.h"
 
+#include <sys/epoll.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -12,8 +13,6 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <netdb.h>
-#include <poll.h>
-#include <sys/epoll.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -210,11 +209,32 @@ server_finish(FCGX_Request *r)
 	FCGX_Finish_r(r);
 }
 
+/*
+ * Wait up to ms (-1: for ever) for a connection or a stop signal; 1 when
+ * the worker should stop.
+ */
+static int
+server_wait(int efd, int sfd, int ms)
+{
+	struct epoll_event ev[2];
+	int i, n;
+
+	if ((n = epoll_wait(efd, ev, 2, ms)) == -1) {
+		if (errno == EINTR)
+			return 0;
+		log_msg(LVL_ERROR, "event=fatal reason=\"epoll_wait: %s\"",
+		    strerror(errno));
+		return 1;
+	}
+	for (i = 0; i < n; i++)
+		if (ev[i].data.fd == sfd)
+			return 1;
+	return 0;
+}
+
 int
 server_run(struct app *app, int fd)
 {
-	struct epoll_event ev[2];
-	struct pollfd pfd;
 	sigset_t stop;
 	FCGX_Request r;
 	unsigned long served;
@@ -260,29 +280,21 @@ server_run(struct app *app, int fd)
 		close(sfd);
 		return 1;
 	}
-	pfd.fd = sfd;
-	pfd.events = POLLIN;
 	log_msg(LVL_INFO, "event=worker_ready");
 	/*
 	 * Accept first and wait only when nothing is queued: under load that
-	 * saves a poll per request.  A stop is then looked for every 16th
+	 * saves a wait per request.  A stop is then looked for every 16th
 	 * request, and always before waiting.
 	 */
 	for (served = 0;; served++) {
-		if ((served & 15) == 15 && poll(&pfd, 1, 0) > 0)
+		if ((served & 15) == 15 && server_wait(efd, sfd, 0))
 			break;
 		if ((rc = FCGX_Accept_r(&r)) < 0) {
 			if (rc != -EAGAIN && rc != -EWOULDBLOCK && rc != -EINTR &&
 			    rc != -ECONNABORTED)
 				log_msg(LVL_ERROR, "event=accept_failed reason=\"%s\"",
 				    strerror(-rc));
-			if ((rc = epoll_wait(efd, ev, 2, -1)) == -1 && errno != EINTR) {
-				log_msg(LVL_ERROR, "event=fatal reason=\"epoll_wait: %s\"",
-				    strerror(errno));
-				break;
-			}
-			if ((rc >= 1 && ev[0].data.fd == sfd) ||
-			    (rc == 2 && ev[1].data.fd == sfd))
+			if (server_wait(efd, sfd, -1))
 				break;
 			continue;
 		}
