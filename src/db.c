@@ -20,14 +20,18 @@ enum db_stmt {
 	ST_PING, ST_INSERT, ST_LIST, ST_GET, ST_REVOKE, ST_USE, ST__COUNT
 };
 
-/* The columns every statement that returns tokens returns, in this order. */
+/*
+ * The columns every statement that returns tokens returns, in this order.
+ * Times go out as epoch milliseconds through date_part(), whose double is
+ * exact to the millisecond and costs a fraction of extract()'s numeric.
+ */
+#define EPOCH_MS(col) "(date_part('epoch', " col ") * 1000)::int8"
 #define PAT_COLUMNS \
 	"id::text, owner_email, owner_name, " \
 	"array_to_string(owner_groups, E'\\x1f'), description, days, " \
-	"(extract(epoch FROM created_at) * 1000)::int8, " \
-	"(extract(epoch FROM updated_at) * 1000)::int8, updated_by, " \
-	"(extract(epoch FROM expires_at) * 1000)::int8, " \
-	"(extract(epoch FROM last_used_at) * 1000)::int8, revoked_at IS NOT NULL"
+	EPOCH_MS("created_at") ", " EPOCH_MS("updated_at") ", updated_by, " \
+	EPOCH_MS("expires_at") ", " EPOCH_MS("last_used_at") ", " \
+	"revoked_at IS NOT NULL"
 #define MS_TO_TIMESTAMPTZ(p) "(timestamptz 'epoch' + " p "::int8 * interval '1 millisecond')"
 
 static const struct {
