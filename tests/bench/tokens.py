@@ -7,7 +7,8 @@ Writes COUNT rows (numbered from FIRST) as CSV for psql's \\copy into pat,
 and POOL_SIZE of their tokens, spread over the whole range, into POOL.txt.
 Each token is an HS256 JWT with Terrakube's claims signed with the secret,
 and the row keeps HMAC-SHA256(pepper, token), never the token.  Owners are
-spread over 1000 users.  Each row was last used now, as in steady state.
+spread over 1000 users.  Each row was last used an hour ago, so the first
+check of each token writes its last use, and the next comes a minute later.
 """
 import base64
 import hashlib
@@ -40,6 +41,7 @@ def main():
     now = int(time.time())
     iso = time.strftime("%Y-%m-%d %H:%M:%S+00", time.gmtime(now))
     exp_iso = time.strftime("%Y-%m-%d %H:%M:%S+00", time.gmtime(now + 90 * 86400))
+    used_iso = time.strftime("%Y-%m-%d %H:%M:%S+00", time.gmtime(now - 3600))
     with open(rows_path, "w") as rows, open(pool_path, "a") as pool:
         for i in range(first, first + count):
             email = "user%d@bench.example" % (i % 1000)
@@ -54,7 +56,7 @@ def main():
                 hmac.new(secret, signing_input.encode(), hashlib.sha256).digest())
             mac = hmac.new(pepper, token.encode(), hashlib.sha256).hexdigest()
             rows.write("%s,\\x%s,%s,%s,{bench},token %d,90,%s,%s,%s,%s,%s,127.0.0.1\n"
-                       % (tid, mac, email, name, i, iso, exp_iso, iso, email, iso))
+                       % (tid, mac, email, name, i, iso, exp_iso, iso, email, used_iso))
             if i in pick:
                 pool.write(token + "\n")
 
