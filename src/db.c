@@ -23,7 +23,8 @@ enum db_stmt {
 /*
  * The columns every statement that returns tokens returns, in this order.
  * Times go out as epoch milliseconds through date_part(), whose double is
- * exact to the millisecond and costs a fraction of extract()'s numeric.
+ * exact to the millisecond and, unlike extract()'s numeric, needs no
+ * arbitrary-precision arithmetic per value.
  */
 #define EPOCH_MS(col) "(date_part('epoch', " col ") * 1000)::int8"
 #define PAT_COLUMNS \
