@@ -23,6 +23,8 @@ app_gen(void)
 int
 app_init(struct app *app, struct config *cfg, char *err, size_t errsz)
 {
+	int i;
+
 	memset(app, 0, sizeof(*app));
 	app->cfg = *cfg;
 	memset(cfg, 0, sizeof(*cfg));
@@ -35,27 +37,37 @@ app_init(struct app *app, struct config *cfg, char *err, size_t errsz)
 	if (app->cfg.oidc_jwks_file[0] != '\0' &&
 	    jwks_cache_open(&app->jwks, app->cfg.oidc_jwks_file, err, errsz) == -1)
 		return -1;
-	if ((app->gen = app_gen()) == NULL || (app->claims_gen = app_gen()) == NULL) {
+	for (i = 0; i < APP_REQUESTS; i++)
+		if ((app->gen[i] = app_gen()) == NULL) {
+			snprintf(err, errsz, "out of memory");
+			return -1;
+		}
+	if ((app->claims_gen = app_gen()) == NULL) {
 		snprintf(err, errsz, "out of memory");
 		return -1;
 	}
 	app->db = db_new(app->cfg.database_url);
-	request_init(&app->req, app, app->gen);
+	for (i = 0; i < APP_REQUESTS; i++)
+		request_init(&app->req[i], app, app->gen[i]);
 	return 0;
 }
 
 void
 app_free(struct app *app)
 {
-	request_free(&app->req);
+	int i;
+
+	for (i = 0; i < APP_REQUESTS; i++) {
+		request_free(&app->req[i]);
+		if (app->gen[i] != NULL)
+			yajl_gen_free(app->gen[i]);
+	}
 	response_free();
 	auth_cache_clear();
 	db_free(app->db);
 	jwks_cache_close(&app->jwks);
 	jose_hmac_free(app->secret);
 	jose_hmac_free(app->pepper);
-	if (app->gen != NULL)
-		yajl_gen_free(app->gen);
 	if (app->claims_gen != NULL)
 		yajl_gen_free(app->claims_gen);
 	config_free(&app->cfg);
@@ -82,20 +94,37 @@ app_log(const struct request *req)
 	    req->caller.pat_id ? req->caller.pat_id : "");
 }
 
-void
-app_serve(struct app *app, char **envp, FCGX_Stream *in, FCGX_Stream *out)
+static void
+app_answer(struct request *req, enum error e)
 {
-	struct request *req = &app->req;
-	route_handler handler;
-	enum error e;
-
-	if ((e = request_begin(req, envp, in, out)) == ERR_OK &&
-	    (e = router_find(req, &handler)) == ERR_OK)
-		e = handler(req);
 	if (e == ERR_OK)
 		response_send(req);
 	else
 		response_error(req, e);
 	app_log(req);
 	request_end(req);
+}
+
+int
+app_serve(struct request *req, char **envp, FCGX_Stream *in, FCGX_Stream *out)
+{
+	route_handler handler;
+	enum error e;
+
+	if ((e = request_begin(req, envp, in, out)) == ERR_OK &&
+	    (e = router_find(req, &handler)) == ERR_OK)
+		e = handler(req);
+	if (e == ERR_OK && req->pending != NULL) {
+		log_set_request(NULL);
+		return 1;
+	}
+	app_answer(req, e);
+	return 0;
+}
+
+void
+app_finish(struct request *req)
+{
+	log_set_request(req->id);
+	app_answer(req, req->pending(req));
 }

@@ -13,21 +13,31 @@
 #include "jwks.h"
 #include "request.h"
 
+#define APP_REQUESTS	2
+
 struct app {
 	struct config		 cfg;
 	struct db		*db;
 	struct jose_hmac	*secret;	/* signs and checks PATs */
 	struct jose_hmac	*pepper;	/* hashes PATs for the database */
 	struct jwks_cache	 jwks;		/* OIDC keys; path NULL when off */
-	yajl_gen		 gen;		/* response bodies */
 	yajl_gen		 claims_gen;	/* PAT claims */
-	struct request		 req;
+	/* One request being read while another's answer waits on its commit. */
+	yajl_gen		 gen[APP_REQUESTS];	/* their response bodies */
+	struct request		 req[APP_REQUESTS];
 };
 
 /* Take over cfg (already loaded) and make the keys; no database I/O yet. */
 int	app_init(struct app *, struct config *cfg, char *err, size_t errsz);
 void	app_free(struct app *);
-/* Serve one request read from envp and in, answering on out (NULL, NULL: CGI). */
-void	app_serve(struct app *, char **envp, FCGX_Stream *in, FCGX_Stream *out);
+/*
+ * Serve one request read from envp and in, answering on out (NULL, NULL:
+ * CGI).  1 when the answer waits on a write still in flight: app_finish
+ * gives it, and until then req must not be reused.
+ */
+int	app_serve(struct request *req, char **envp, FCGX_Stream *in,
+	    FCGX_Stream *out);
+/* Wait for the write a request's answer waits on, then answer it. */
+void	app_finish(struct request *req);
 
 #endif

@@ -70,11 +70,21 @@ static const struct {
 	    "FROM pat WHERE token_hmac = $1", 2, 1 },
 };
 
+/*
+ * A create's INSERT is sent and left to commit while the worker reads the
+ * next request (db_pat_insert_send).  Its outcome is read when the worker
+ * asks for it, or first thing when another statement needs the
+ * connection, and then kept until asked for.
+ */
 struct db {
 	char		*conninfo;
 	PGconn		*conn;
 	struct timespec	 retry_at;	/* no connect attempt before this */
 	enum error	 failed;	/* why the last attempt failed */
+	int		 sent;		/* an INSERT's result is still to be read */
+	struct timespec	 sent_deadline;
+	int		 kept;		/* an INSERT's outcome waits in kept_err */
+	enum error	 kept_err;
 };
 
 struct db *
@@ -240,12 +250,6 @@ db_ready_idle(struct db *db, int probe)
 	return db_connect(db);
 }
 
-enum error
-db_ready(struct db *db)
-{
-	return db_ready_idle(db, 1);
-}
-
 /* What a failed statement means for the caller. */
 static enum error
 db_failure(struct db *db, PGresult *res)
@@ -277,26 +281,30 @@ db_ms_left(const struct timespec *deadline)
 	return ms < 0 ? 0 : (int)ms;
 }
 
+/* Send a prepared statement, to be answered by deadline; 0 when it could not be sent. */
+static int
+db_start(struct db *db, enum db_stmt st, const char *const *values,
+    const int *lengths, const int *formats, struct timespec *deadline)
+{
+	clock_gettime(CLOCK_MONOTONIC, deadline);
+	deadline->tv_sec += DB_TIMEOUT_S;
+	return PQsendQueryPrepared(db->conn, db_stmts[st].name, db_stmts[st].nparams,
+	    values, lengths, formats, 0) == 1;
+}
+
 /*
- * Send a prepared statement and wait for its result, at most DB_TIMEOUT_S:
+ * Wait for the result of the statement sent, at most until its deadline:
  * a server that stops answering must not hold the worker.  NULL when the
- * statement could not be sent or timed out (*timed_out set).
+ * connection failed or the deadline passed (*timed_out set).
  */
 static PGresult *
-db_send(struct db *db, enum db_stmt st, const char *const *values,
-    const int *lengths, const int *formats, int *timed_out)
+db_wait(struct db *db, const struct timespec *deadline, int *timed_out)
 {
-	struct timespec deadline;
 	struct pollfd pfd;
 	PGresult *res = NULL, *next;
 	int n;
 
 	*timed_out = 0;
-	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	deadline.tv_sec += DB_TIMEOUT_S;
-	if (PQsendQueryPrepared(db->conn, db_stmts[st].name, db_stmts[st].nparams,
-	    values, lengths, formats, 0) != 1)
-		return NULL;
 	for (;;) {
 		while (!PQisBusy(db->conn)) {
 			if ((next = PQgetResult(db->conn)) == NULL)
@@ -306,7 +314,7 @@ db_send(struct db *db, enum db_stmt st, const char *const *values,
 		}
 		pfd.fd = PQsocket(db->conn);
 		pfd.events = POLLIN;
-		if ((n = poll(&pfd, 1, db_ms_left(&deadline))) == 0) {
+		if ((n = poll(&pfd, 1, db_ms_left(deadline))) == 0) {
 			*timed_out = 1;
 			PQclear(res);
 			return NULL;
@@ -320,6 +328,39 @@ db_send(struct db *db, enum db_stmt st, const char *const *values,
 	}
 }
 
+/* What a statement's result means.  After a timeout the connection is dropped. */
+static enum error
+db_outcome(struct db *db, enum db_stmt st, PGresult *res, int timed_out)
+{
+	if (PQresultStatus(res) == PGRES_TUPLES_OK ||
+	    PQresultStatus(res) == PGRES_COMMAND_OK)
+		return ERR_OK;
+	if (timed_out) {
+		log_msg(LVL_WARN, "event=db_timeout statement=%s seconds=%d "
+		    "action=reconnect", db_stmts[st].name, DB_TIMEOUT_S);
+		PQfinish(db->conn);
+		db->conn = NULL;
+		return ERR_UNAVAILABLE;
+	}
+	return db_failure(db, res);
+}
+
+/* Free the connection for another statement: read an INSERT in flight and keep its outcome. */
+static void
+db_settle(struct db *db)
+{
+	PGresult *res;
+	int timed_out;
+
+	if (!db->sent)
+		return;
+	db->sent = 0;
+	res = db_wait(db, &db->sent_deadline, &timed_out);
+	db->kept_err = db_outcome(db, ST_INSERT, res, timed_out);
+	db->kept = 1;
+	PQclear(res);
+}
+
 /*
  * Run a prepared statement.  One that is safe to repeat and finds the connection broken (the
  * server restarted since the last request) reconnects and runs once more.
@@ -328,33 +369,35 @@ static enum error
 db_exec(struct db *db, enum db_stmt st, const char *const *values,
     const int *lengths, const int *formats, PGresult **out)
 {
+	struct timespec deadline;
 	enum error e;
 	int attempt, timed_out;
 
 	*out = NULL;
+	db_settle(db);
 	for (attempt = 0; attempt < 2; attempt++) {
 		if ((e = db_ready_idle(db, !db_stmts[st].retry)) != ERR_OK)
 			return e;
-		*out = db_send(db, st, values, lengths, formats, &timed_out);
-		if (PQresultStatus(*out) == PGRES_TUPLES_OK ||
-		    PQresultStatus(*out) == PGRES_COMMAND_OK)
+		timed_out = 0;
+		if (db_start(db, st, values, lengths, formats, &deadline))
+			*out = db_wait(db, &deadline, &timed_out);
+		if ((e = db_outcome(db, st, *out, timed_out)) == ERR_OK)
 			return ERR_OK;
-		if (timed_out) {
-			log_msg(LVL_WARN, "event=db_timeout statement=%s seconds=%d "
-			    "action=reconnect", db_stmts[st].name, DB_TIMEOUT_S);
-			PQfinish(db->conn);
-			db->conn = NULL;
-			return ERR_UNAVAILABLE;
-		}
-		e = db_failure(db, *out);
 		PQclear(*out);
 		*out = NULL;
-		if (e != ERR_UNAVAILABLE || !db_stmts[st].retry)
+		if (timed_out || e != ERR_UNAVAILABLE || !db_stmts[st].retry)
 			break;
 		PQfinish(db->conn);
 		db->conn = NULL;
 	}
 	return e;
+}
+
+enum error
+db_ready(struct db *db)
+{
+	db_settle(db);
+	return db_ready_idle(db, 1);
 }
 
 enum error
@@ -408,22 +451,37 @@ db_row(struct arena *a, PGresult *res, int row, struct pat_row *r)
 }
 
 enum error
-db_pat_insert(struct db *db, const struct pat_new *p)
+db_pat_insert_send(struct db *db, const struct pat_new *p)
 {
 	char days[24], created[24], expires[24];
 	const char *values[9] = { p->id, (const char *)p->hmac, p->email, p->name,
 	    p->groups, p->description, days, created,
 	    p->expires_ms >= 0 ? expires : NULL };
 	const int lengths[9] = { 0, 32 }, formats[9] = { 0, 1 };
-	PGresult *res;
 	enum error e;
 
 	snprintf(days, sizeof(days), "%lld", p->days);
 	snprintf(created, sizeof(created), "%lld", (long long)p->created_ms);
 	snprintf(expires, sizeof(expires), "%lld", (long long)p->expires_ms);
-	if ((e = db_exec(db, ST_INSERT, values, lengths, formats, &res)) == ERR_OK)
-		PQclear(res);
-	return e;
+	db_settle(db);
+	if ((e = db_ready_idle(db, 1)) != ERR_OK)
+		return e;
+	/* libpq has copied the values into its buffer when this returns. */
+	if (!db_start(db, ST_INSERT, values, lengths, formats, &db->sent_deadline))
+		return db_failure(db, NULL);
+	db->sent = 1;
+	return ERR_OK;
+}
+
+enum error
+db_pat_insert_result(struct db *db)
+{
+	if (!db->kept && !db->sent)
+		return ERR_INTERNAL;
+	if (!db->kept)
+		db_settle(db);
+	db->kept = 0;
+	return db->kept_err;
 }
 
 enum error

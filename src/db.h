@@ -45,7 +45,14 @@ void		 db_free(struct db *);
 enum error	 db_ready(struct db *);
 enum error	 db_ping(struct db *);
 
-enum error	 db_pat_insert(struct db *, const struct pat_new *);
+/*
+ * Send a new token's INSERT and return while it commits.  Its outcome is
+ * db_pat_insert_result's, which waits for it if need be; the oldest INSERT
+ * not yet asked about answers first.  Any other statement may be run in
+ * between: it waits for the INSERT first.
+ */
+enum error	 db_pat_insert_send(struct db *, const struct pat_new *);
+enum error	 db_pat_insert_result(struct db *);
 enum error	 db_pat_list(struct db *, struct arena *, const char *email,
 		    struct pat_row **rows, size_t *nrows);
 enum error	 db_pat_get(struct db *, struct arena *, const char *id,

@@ -35,6 +35,24 @@ pat_field_error(struct request *req, const char *field, const char *why)
 	return request_fail(req, ERR_INVALID_FIELD, field, msg);
 }
 
+/* What the log line of a created token needs once its row has committed. */
+struct pat_note {
+	char		 id[37];
+	long long	 days;
+};
+
+static enum error
+pat_created(struct request *req)
+{
+	const struct pat_note *note = req->pending_arg;
+	enum error e;
+
+	if ((e = db_pat_insert_result(req->app->db)) == ERR_OK)
+		log_msg(LVL_INFO, "event=pat_created id=%s days=%lld", note->id,
+		    note->days);
+	return e;
+}
+
 enum error
 pat_create(struct request *req)
 {
@@ -42,6 +60,7 @@ pat_create(struct request *req)
 	const struct json_field *bad = NULL;
 	struct pat_create_body body;
 	struct token_minted m;
+	struct pat_note *note;
 	const char *why = NULL;
 	char created[25], max[128];
 	enum error e;
@@ -72,10 +91,10 @@ pat_create(struct request *req)
 
 	if ((e = token_mint(req, &req->caller, body.days, body.description, &m)) != ERR_OK)
 		return e;
-	/* The token leaves only once its row has committed. */
-	if ((e = db_pat_insert(app->db, &m.row)) != ERR_OK)
-		return e;
-	log_msg(LVL_INFO, "event=pat_created id=%s days=%lld", m.id, body.days);
+	if ((note = arena_alloc(&req->arena, sizeof(*note))) == NULL)
+		return ERR_INTERNAL;
+	memcpy(note->id, m.id, sizeof(note->id));
+	note->days = body.days;
 
 	req->status = 201;
 	yajl_gen_map_open(req->gen);
@@ -87,6 +106,15 @@ pat_create(struct request *req)
 	json_key_str(req->gen, "createdDate", created);
 	json_key_time(req->gen, "expiresAt", m.row.expires_ms, m.row.expires_ms < 0);
 	yajl_gen_map_close(req->gen);
+
+	/*
+	 * The token leaves only once its row has committed: the answer waits
+	 * for pat_created, and the worker reads its next request meanwhile.
+	 */
+	if ((e = db_pat_insert_send(app->db, &m.row)) != ERR_OK)
+		return e;
+	req->pending = pat_created;
+	req->pending_arg = note;
 	return ERR_OK;
 }
 

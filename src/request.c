@@ -113,6 +113,8 @@ request_end(struct request *req)
 	req->headers_len = req->headers_cap = 0;
 	req->err_message = req->err_field = req->allow = NULL;
 	req->sent = 0;
+	req->pending = NULL;
+	req->pending_arg = NULL;
 }
 
 void

@@ -54,6 +54,9 @@ struct request {
 	const char	*err_field;
 	const char	*allow;		/* the Allow header of a 405 */
 	int		 sent;		/* the answer has been written */
+	/* Set when the answer waits on a write in flight: gives its outcome. */
+	enum error	(*pending)(struct request *);
+	void		*pending_arg;
 };
 
 void		 request_init(struct request *, struct app *, yajl_gen);

@@ -209,6 +209,14 @@ server_finish(FCGX_Request *r)
 	FCGX_Finish_r(r);
 }
 
+/* Give the answer waiting in slot i, and end its request. */
+static void
+server_answer(struct app *app, FCGX_Request *r, int i)
+{
+	app_finish(&app->req[i]);
+	server_finish(&r[i]);
+}
+
 /*
  * Wait up to ms (-1: for ever) for a connection or a stop signal; 1 when
  * the worker should stop.
@@ -236,9 +244,9 @@ int
 server_run(struct app *app, int fd)
 {
 	sigset_t stop;
-	FCGX_Request r;
+	FCGX_Request r[APP_REQUESTS];
 	unsigned long served;
-	int rc, flags, sfd, efd;
+	int rc, flags, sfd, efd, cur = 0, waiting = -1;
 
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
@@ -274,7 +282,8 @@ server_run(struct app *app, int fd)
 		close(sfd);
 		return 1;
 	}
-	if (FCGX_Init() != 0 || FCGX_InitRequest(&r, fd, 0) != 0) {
+	if (FCGX_Init() != 0 || FCGX_InitRequest(&r[0], fd, 0) != 0 ||
+	    FCGX_InitRequest(&r[1], fd, 0) != 0) {
 		log_msg(LVL_ERROR, "event=fatal reason=\"libfcgi failed to start\"");
 		close(efd);
 		close(sfd);
@@ -285,23 +294,47 @@ server_run(struct app *app, int fd)
 	 * Accept first and wait only when nothing is queued: under load that
 	 * saves a wait per request.  A stop is then looked for every 16th
 	 * request, and always before waiting.
+	 *
+	 * A create leaves its answer waiting (slot "waiting") while its row
+	 * commits, and the next request is read meanwhile in the other slot.
+	 * The waiting answer goes out once that request has been served (if
+	 * it is a create, its INSERT has been sent by then, so the database
+	 * is not left idle between the two), or as soon as nothing else is
+	 * queued.
 	 */
 	for (served = 0;; served++) {
 		if ((served & 15) == 15 && server_wait(efd, sfd, 0))
 			break;
-		if ((rc = FCGX_Accept_r(&r)) < 0) {
+		if ((rc = FCGX_Accept_r(&r[cur])) < 0) {
 			if (rc != -EAGAIN && rc != -EWOULDBLOCK && rc != -EINTR &&
 			    rc != -ECONNABORTED)
 				log_msg(LVL_ERROR, "event=accept_failed reason=\"%s\"",
 				    strerror(-rc));
+			if (waiting != -1) {
+				server_answer(app, r, waiting);
+				waiting = -1;
+				continue;
+			}
 			if (server_wait(efd, sfd, -1))
 				break;
 			continue;
 		}
-		app_serve(app, r.envp, r.in, r.out);
-		server_finish(&r);
+		rc = app_serve(&app->req[cur], r[cur].envp, r[cur].in, r[cur].out);
+		if (rc == 0)
+			server_finish(&r[cur]);
+		if (waiting != -1) {
+			server_answer(app, r, waiting);
+			waiting = -1;
+		}
+		if (rc == 1) {
+			waiting = cur;
+			cur = !cur;
+		}
 	}
-	FCGX_Free(&r, 1);
+	if (waiting != -1)
+		server_answer(app, r, waiting);
+	FCGX_Free(&r[0], 1);
+	FCGX_Free(&r[1], 1);
 	close(efd);
 	close(sfd);
 	log_msg(LVL_INFO, "event=worker_stopped");
@@ -312,7 +345,8 @@ int
 server_cgi(struct app *app)
 {
 	signal(SIGPIPE, SIG_IGN);
-	app_serve(app, environ, NULL, NULL);
+	if (app_serve(&app->req[0], environ, NULL, NULL) == 1)
+		app_finish(&app->req[0]);
 	return 0;
 }
 

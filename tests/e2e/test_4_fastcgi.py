@@ -3,9 +3,12 @@ between): every case gets a clean answer and the worker lives on."""
 import os
 import socket
 import struct
+import subprocess
 
-from lib import (SOCKET, count_rows, fcgi, fcgi_begin, fcgi_connect, fcgi_params, fcgi_read,
-                 fcgi_stdin, id_token, unique_email)
+import lib
+from lib import (SOCKET, Instance, claims, count_rows, fcgi, fcgi_begin, fcgi_connect,
+                 fcgi_params, fcgi_read, fcgi_stdin, id_token, new_pat, request, sql,
+                 unique_email, wait_for)
 
 
 def _create_params(email, **extra):
@@ -137,3 +140,76 @@ def test_a_second_request_id_on_one_connection_is_handled():
     finally:
         s.close()
     _still_serving()
+
+
+def _send(inst, params, body=b""):
+    """Send a whole request on its own connection; its answer is read later."""
+    base = {"GATEWAY_INTERFACE": "CGI/1.1", "REQUEST_METHOD": "GET",
+            "SERVER_PROTOCOL": "HTTP/1.1", "REMOTE_ADDR": "127.0.0.1"}
+    if body:
+        base["CONTENT_LENGTH"] = str(len(body))
+    base.update(params)
+    s = fcgi_connect(inst.sock, 20)
+    s.sendall(fcgi_begin() + fcgi_params(base) + fcgi_stdin(body))
+    return s
+
+
+def _inserts_waiting_on_a_lock():
+    return sql("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'patgate' "
+               "AND query LIKE 'INSERT%' AND wait_event_type = 'Lock'")[0][0]
+
+
+def test_requests_read_while_a_create_commits_each_get_their_own_answer():
+    """A worker reads the next request while a create's row commits.  With one
+    worker, a create held on a table lock and four requests queued behind it
+    (create, create, verify, create), each answer belongs to its own request,
+    and no token is answered before its row has committed."""
+    known, known_id, _ = new_pat()
+    email = unique_email("overlap")
+    ident = id_token(email)
+
+    def create(description):
+        body = ('{"days": 1, "description": "%s"}' % description).encode()
+        return _create_params(email, HTTP_AUTHORIZATION="Bearer " + ident), body
+
+    locker = subprocess.Popen([os.path.join(lib.ROOT, "devstack"), "psql", "-c",
+                               "BEGIN; LOCK TABLE pat IN SHARE MODE; "
+                               "SELECT pg_sleep(2); COMMIT;"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    with Instance(workers=1) as inst:
+        try:
+            assert wait_for(lambda: sql("SELECT count(*) FROM pg_locks WHERE mode = "
+                                        "'ShareLock' AND relation = 'pat'::regclass")[0][0]
+                            == "1", 5)
+            first = _send(inst, *create("first"))
+            assert wait_for(lambda: _inserts_waiting_on_a_lock() == "1", 5)
+            queued = [_send(inst, *create("second")), _send(inst, *create("third")),
+                      _send(inst, {"SCRIPT_NAME": "/pat/v1/verify",
+                                   "HTTP_AUTHORIZATION": "Bearer " + known}),
+                      _send(inst, *create("fourth"))]
+            first.settimeout(0.5)
+            try:
+                early = first.recv(1)
+            except socket.timeout:
+                early = None
+            assert early is None, "answered before the row could commit"
+            assert count_rows("owner_email = '%s'" % email) == 0
+        finally:
+            locker.wait(10)
+        first.settimeout(20)
+        answers = [fcgi_read(s) for s in [first] + queued]
+        for s in [first] + queued:
+            s.close()
+        assert inst.proc.poll() is None and inst.workers() == 1
+    verified = answers.pop(3)
+    assert verified.status == 200 and verified.json()["id"] == known_id, verified
+    for r, description in zip(answers, ["first", "second", "third", "fourth"]):
+        assert r.status == 201, (description, r)
+        body = r.json()
+        assert body["description"] == description, (description, body)
+        assert claims(body["token"])["jti"] == body["id"]
+        v = request("GET", "/pat/v1/verify", token=body["token"])
+        assert v.status == 200 and v.json()["id"] == body["id"], (description, v)
+    rows = sql("SELECT description FROM pat WHERE owner_email = '%s' ORDER BY created_at"
+               % email)
+    assert [r[0] for r in rows] == ["first", "second", "third", "fourth"], rows

@@ -128,7 +128,9 @@ def test_worker_sigkill_during_load():
         killed_at = time.monotonic()
         time.sleep(3)
     errors = [s for s in load.statuses() if s not in (200, 201)]
-    assert len(errors) <= 1, errors            # at most the one request it held
+    # At most the requests it held: one being read, and one whose answer
+    # waited on its commit (a create).
+    assert len(errors) <= 2, errors
     assert all(s in (200, 201) for s in load.statuses(killed_at + 1.5)), "no recovery"
     assert len(lib.children(master)) == 4, lib.children(master)
     report("worker SIGKILL during load", requests=len(load.results), errors=len(errors), lost=0)
