@@ -115,6 +115,13 @@ app_serve(struct request *req, char **envp, FCGX_Stream *in, FCGX_Stream *out)
 	    (e = router_find(req, &handler)) == ERR_OK)
 		e = handler(req);
 	if (e == ERR_OK && req->pending != NULL) {
+		/*
+		 * The caller's identity may point into the OIDC cache, which the
+		 * next request can change; the answer to come does not need it.
+		 */
+		req->caller.email = req->caller.name = NULL;
+		req->caller.groups = NULL;
+		req->caller.ngroups = 0;
 		log_set_request(NULL);
 		return 1;
 	}
