@@ -23,7 +23,7 @@ app_gen(void)
 int
 app_init(struct app *app, struct config *cfg, char *err, size_t errsz)
 {
-	int i;
+	int i, ok;
 
 	memset(app, 0, sizeof(*app));
 	app->cfg = *cfg;
@@ -37,12 +37,10 @@ app_init(struct app *app, struct config *cfg, char *err, size_t errsz)
 	if (app->cfg.oidc_jwks_file[0] != '\0' &&
 	    jwks_cache_open(&app->jwks, app->cfg.oidc_jwks_file, err, errsz) == -1)
 		return -1;
+	ok = (app->claims_gen = app_gen()) != NULL;
 	for (i = 0; i < APP_REQUESTS; i++)
-		if ((app->gen[i] = app_gen()) == NULL) {
-			snprintf(err, errsz, "out of memory");
-			return -1;
-		}
-	if ((app->claims_gen = app_gen()) == NULL) {
+		ok &= (app->gen[i] = app_gen()) != NULL;
+	if (!ok) {
 		snprintf(err, errsz, "out of memory");
 		return -1;
 	}

@@ -246,7 +246,7 @@ server_run(struct app *app, int fd)
 	sigset_t stop;
 	FCGX_Request r[APP_REQUESTS];
 	unsigned long served;
-	int rc, flags, sfd, efd, cur = 0, waiting = -1;
+	int rc, flags, sfd, efd, cur = 0, held = 0;
 
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGHUP, SIG_IGN);
@@ -295,8 +295,9 @@ server_run(struct app *app, int fd)
 	 * saves a wait per request.  A stop is then looked for every 16th
 	 * request, and always before waiting.
 	 *
-	 * A create leaves its answer waiting (slot "waiting") while its row
-	 * commits, and the next request is read meanwhile in the other slot.
+	 * A create leaves its answer waiting (held, in the slot other than
+	 * cur) while its row commits, and the next request is read meanwhile
+	 * in slot cur.
 	 * The waiting answer goes out once that request has been served (if
 	 * it is a create, its INSERT has been sent by then, so the database
 	 * is not left idle between the two), or as soon as nothing else is
@@ -310,9 +311,9 @@ server_run(struct app *app, int fd)
 			    rc != -ECONNABORTED)
 				log_msg(LVL_ERROR, "event=accept_failed reason=\"%s\"",
 				    strerror(-rc));
-			if (waiting != -1) {
-				server_answer(app, r, waiting);
-				waiting = -1;
+			if (held) {
+				server_answer(app, r, !cur);
+				held = 0;
 				continue;
 			}
 			if (server_wait(efd, sfd, -1))
@@ -322,17 +323,13 @@ server_run(struct app *app, int fd)
 		rc = app_serve(&app->req[cur], r[cur].envp, r[cur].in, r[cur].out);
 		if (rc == 0)
 			server_finish(&r[cur]);
-		if (waiting != -1) {
-			server_answer(app, r, waiting);
-			waiting = -1;
-		}
-		if (rc == 1) {
-			waiting = cur;
+		if (held)
+			server_answer(app, r, !cur);
+		if ((held = rc == 1))
 			cur = !cur;
-		}
 	}
-	if (waiting != -1)
-		server_answer(app, r, waiting);
+	if (held)
+		server_answer(app, r, !cur);
 	FCGX_Free(&r[0], 1);
 	FCGX_Free(&r[1], 1);
 	close(efd);
