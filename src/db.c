@@ -52,7 +52,7 @@ static const struct {
 	[ST_LIST] = { "pat_list",
 	    "SELECT " PAT_COLUMNS " FROM pat "
 	    "WHERE owner_email = $1 AND revoked_at IS NULL "
-	    "ORDER BY pat.created_at DESC, pat.id DESC", 1, 1 },
+	    "ORDER BY pat.created_at DESC, pat.id DESC LIMIT $2", 2, 1 },
 	[ST_GET] = { "pat_get",
 	    "SELECT " PAT_COLUMNS " FROM pat "
 	    "WHERE id = $1::uuid AND owner_email = $2 AND revoked_at IS NULL", 2, 1 },
@@ -551,16 +551,18 @@ db_pat_insert_result(struct db *db)
 }
 
 enum error
-db_pat_list(struct db *db, struct arena *a, const char *email,
+db_pat_list(struct db *db, struct arena *a, const char *email, long limit,
     struct pat_row **rows, size_t *nrows)
 {
-	const char *values[1] = { email };
+	char lim[24];
+	const char *values[2] = { email, lim };
 	PGresult *res;
 	enum error e;
 	int i, n;
 
 	*rows = NULL;
 	*nrows = 0;
+	snprintf(lim, sizeof(lim), "%ld", limit);
 	if ((e = db_exec(db, ST_LIST, values, NULL, NULL, &res)) != ERR_OK)
 		return e;
 	n = PQntuples(res);

@@ -55,7 +55,8 @@ enum error	 db_ping(struct db *);
  */
 enum error	 db_pat_insert_send(struct db *, struct arena *, const struct pat_new *);
 enum error	 db_pat_insert_result(struct db *);
-enum error	 db_pat_list(struct db *, struct arena *, const char *email,
+/* The newest limit tokens of an owner that are not revoked. */
+enum error	 db_pat_list(struct db *, struct arena *, const char *email, long limit,
 		    struct pat_row **rows, size_t *nrows);
 enum error	 db_pat_get(struct db *, struct arena *, const char *id,
 		    const char *email, struct pat_row *);

@@ -152,7 +152,12 @@ pat_list(struct request *req)
 
 	if ((e = auth_caller(req)) != ERR_OK)
 		return e;
-	if ((e = db_pat_list(req->app->db, &req->arena, req->caller.email, &rows,
+	/*
+	 * Live tokens are capped; expired ones are listed too, so the list is
+	 * bounded as well: twice the cap, newest first.
+	 */
+	if ((e = db_pat_list(req->app->db, &req->arena, req->caller.email,
+	    2 * req->app->cfg.max_tokens_per_user, &rows,
 	    &n)) != ERR_OK)
 		return e;
 	req->status = 202;	/* Terrakube's status for the list */
