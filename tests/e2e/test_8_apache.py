@@ -445,6 +445,11 @@ def test_missing_config_is_a_json_503_with_the_details_in_the_error_log():
 def test_apache_stops_by_pid_and_leaves_nothing():
     def check(name, a):
         pid, kids, d = a.proc.pid, lib.children(a.proc.pid), a.dir
+        # patgate's log lines went to this error log: no token may be in it.
+        log = a.error_log()
+        assert "event=" in log, "no patgate log line reached the error log"
+        leaked = [tok for tok in lib.ISSUED if tok.split(".")[2] in log]
+        assert not leaked, "%d issued tokens are in %s" % (len(leaked), a.error_log_path)
         left = a.stop()
         assert not left, left
         assert not os.path.exists("/proc/%d" % pid), pid
