@@ -34,9 +34,8 @@ app_init(struct app *app, struct config *cfg, char *err, size_t errsz)
 		snprintf(err, errsz, "libcrypto: cannot set up HMAC-SHA256");
 		return -1;
 	}
-	if (app->cfg.oidc_jwks_file[0] != '\0' &&
-	    jwks_cache_open(&app->jwks, app->cfg.oidc_jwks_file, err, errsz) == -1)
-		return -1;
+	if (app->cfg.oidc_jwks_file[0] != '\0')
+		jwks_cache_open(&app->jwks, app->cfg.oidc_jwks_file);
 	ok = (app->claims_gen = app_gen()) != NULL;
 	for (i = 0; i < APP_REQUESTS; i++)
 		ok &= (app->gen[i] = app_gen()) != NULL;
@@ -100,6 +99,7 @@ app_answer(struct request *req, enum error e)
 	else
 		response_error(req, e);
 	app_log(req);
+	request_drain(req);
 	request_end(req);
 }
 
