@@ -359,9 +359,9 @@ def test_create_whose_commit_is_unknown_gets_503():
             "r", create(id_token(email), 1, "commit unknown", timeout=20)))
         t.start()
         assert wait_for(lambda: sql("SELECT count(*) FROM pg_stat_activity WHERE "
-                                    "application_name = 'patgate' AND query LIKE 'INSERT%' "
+                                    "application_name = 'patgate' AND query LIKE '%pat_create(%' "
                                     "AND wait_event_type = 'Lock'")[0][0] == "1", 5)
-        _terminate_backends("query LIKE 'INSERT%'")
+        _terminate_backends("query LIKE '%pat_create(%'")
         t.join(20)
         assert out["r"].status == 503, out["r"]
         assert out["r"].json()["error"] == "unavailable"
