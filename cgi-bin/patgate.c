@@ -39,6 +39,23 @@ fatal(const char *msg)
 	exit(1);
 }
 
+/* Refuse an OIDC JWKS file that trusts no key (--check-config only: a running worker waits for one). */
+static int
+check_jwks(const struct config *cfg)
+{
+	struct jwks *keys;
+	char err[1024];
+
+	if (cfg->oidc_jwks_file[0] == '\0')
+		return 0;
+	if ((keys = jwks_load(cfg->oidc_jwks_file, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "patgate: oidc_jwks_file: %s\n", err);
+		return -1;
+	}
+	jwks_free(keys);
+	return 0;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -55,12 +72,17 @@ main(int argc, char *argv[])
 	const char *config_path = NULL, *listen_addr = NULL;
 	struct config cfg;
 	struct app app;
-	struct jwks *keys;
 	char err[1024], *end, *owned;
 	long workers = 0;
-	int ch, migrate = 0, check = 0, fd, rc;
+	int ch, migrate = 0, check = 0, fd, rc, cgi;
 
-	while ((ch = getopt_long(argc, argv, "c:l:w:h", opts, NULL)) != -1) {
+	/*
+	 * Started by a web server, the command line is the client's: Apache
+	 * turns a query string without "=" into arguments (RFC 3875 4.4).  So
+	 * then no option is read from it at all (CONTRACT 8).
+	 */
+	cgi = getenv("GATEWAY_INTERFACE") != NULL;
+	while (!cgi && (ch = getopt_long(argc, argv, "c:l:w:h", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':
 			config_path = optarg;
@@ -90,27 +112,24 @@ main(int argc, char *argv[])
 			return 2;
 		}
 	}
-	if (optind != argc) {
+	if (!cgi && optind != argc) {
 		usage(stderr);
 		return 2;
 	}
+	fd = server_is_listener(STDIN_FILENO) ? STDIN_FILENO : server_systemd_fd();
 
-	if (config_load(&cfg, config_path, err, sizeof(err)) == -1)
+	if (config_load(&cfg, config_path, err, sizeof(err)) == -1) {
+		if (cgi && fd == -1)
+			return server_cgi_unavailable(err);
 		fatal(err);
-	log_set_level(cfg.log_level);
-	if (cfg.oidc_jwks_file[0] != '\0') {
-		if ((keys = jwks_load(cfg.oidc_jwks_file, err, sizeof(err))) == NULL) {
-			char line[1100];
-
-			snprintf(line, sizeof(line), "oidc_jwks_file: %s", err);
-			fatal(line);
-		}
-		jwks_free(keys);
 	}
+	log_set_level(cfg.log_level);
 	if (check) {
-		printf("patgate: configuration ok: %s\n", cfg.path);
+		rc = check_jwks(&cfg);
+		if (rc == 0)
+			printf("patgate: configuration ok: %s\n", cfg.path);
 		config_free(&cfg);
-		return 0;
+		return rc == 0 ? 0 : 1;
 	}
 	if (migrate) {
 		rc = db_migrate(cfg.database_url, err, sizeof(err));
@@ -120,7 +139,6 @@ main(int argc, char *argv[])
 		return 0;
 	}
 
-	fd = server_is_listener(STDIN_FILENO) ? STDIN_FILENO : server_systemd_fd();
 	if (listen_addr == NULL && fd != -1) {
 		/* One worker on a socket someone else manages. */
 		if (server_drop_privileges(cfg.user, err, sizeof(err)) == -1 ||
@@ -131,9 +149,9 @@ main(int argc, char *argv[])
 		app_free(&app);
 		return rc;
 	}
-	if (listen_addr == NULL && getenv("GATEWAY_INTERFACE") != NULL) {
+	if (cgi) {
 		if (app_init(&app, &cfg, err, sizeof(err)) == -1)
-			fatal(err);
+			return server_cgi_unavailable(err);
 		rc = server_cgi(&app);
 		app_free(&app);
 		return rc;

@@ -1,7 +1,9 @@
 /* app.c - a worker's long-lived state, and serving one request with it. */
 #include "app.h"
 
+#include <malloc.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -34,9 +36,8 @@ app_init(struct app *app, struct config *cfg, char *err, size_t errsz)
 		snprintf(err, errsz, "libcrypto: cannot set up HMAC-SHA256");
 		return -1;
 	}
-	if (app->cfg.oidc_jwks_file[0] != '\0' &&
-	    jwks_cache_open(&app->jwks, app->cfg.oidc_jwks_file, err, errsz) == -1)
-		return -1;
+	if (app->cfg.oidc_jwks_file[0] != '\0')
+		jwks_cache_open(&app->jwks, app->cfg.oidc_jwks_file);
 	ok = (app->claims_gen = app_gen()) != NULL;
 	for (i = 0; i < APP_REQUESTS; i++)
 		ok &= (app->gen[i] = app_gen()) != NULL;
@@ -92,6 +93,35 @@ app_log(const struct request *req)
 	    req->caller.pat_id ? req->caller.pat_id : "");
 }
 
+/*
+ * After a large answer (a long list), give the memory it took back to the
+ * system: the response buffers keep their size between requests, and
+ * without a trim the heap keeps its high-water mark for good.
+ */
+static void
+app_shrink(struct request *req)
+{
+	struct app *app = req->app;
+	const unsigned char *buf;
+	size_t len = 0;
+
+	if (yajl_gen_get_buf(req->gen, &buf, &len) != yajl_gen_status_ok ||
+	    len < APP_LARGE_ANSWER)
+		return;
+	for (int i = 0; i < APP_REQUESTS; i++) {
+		if (app->gen[i] != req->gen)
+			continue;
+		yajl_gen_free(app->gen[i]);
+		if ((app->gen[i] = app_gen()) == NULL) {
+			log_msg(LVL_ERROR, "event=fatal reason=\"out of memory\"");
+			exit(1);
+		}
+		req->gen = app->gen[i];
+	}
+	response_free();
+	malloc_trim(0);
+}
+
 static void
 app_answer(struct request *req, enum error e)
 {
@@ -100,6 +130,9 @@ app_answer(struct request *req, enum error e)
 	else
 		response_error(req, e);
 	app_log(req);
+	request_drain(req);
+	if (req->app != NULL)
+		app_shrink(req);
 	request_end(req);
 }
 

@@ -14,6 +14,7 @@
 #include "request.h"
 
 #define APP_REQUESTS	2
+#define APP_LARGE_ANSWER (64 * 1024)	/* bytes of body after which memory is given back */
 
 struct app {
 	struct config		 cfg;

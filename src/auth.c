@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -10,6 +11,7 @@
 
 #include "alloc.h"
 #include "app.h"
+#include "identity.h"
 #include "jose.h"
 #include "jwks.h"
 #include "log.h"
@@ -17,10 +19,6 @@
 #include "utf8.h"
 
 #define AUTH_LEEWAY_S		60
-#define AUTH_EMAIL_MAX		320
-#define AUTH_NAME_MAX		255
-#define AUTH_GROUPS_MAX		100
-#define AUTH_GROUPS_BYTES	4000	/* they must fit in one X-Pat-Groups header */
 #define AUTH_CACHE_SIZE		64	/* identity tokens remembered per worker */
 
 /*
@@ -45,67 +43,25 @@ struct auth_cached {
 static struct auth_cached	auth_cache[AUTH_CACHE_SIZE];
 static size_t			auth_cache_next;
 
-int
-auth_bearer(const struct request *req, const char **token, size_t *len)
+/*
+ * Refuse an identity that breaks CONTRACT 2's rules for identity text, with
+ * a message that names the claim; via says where it came from.
+ */
+static enum error
+auth_identity(struct request *req, enum error refusal, const char *source)
 {
-	const char *h = request_env(req, "HTTP_AUTHORIZATION"), *end;
+	const struct caller *c = &req->caller;
+	const char *claim, *why;
+	char *msg;
 
-	*token = NULL;
-	*len = 0;
-	if (h == NULL)
-		return 0;
-	while (*h == ' ' || *h == '\t')
-		h++;
-	if (strncasecmp(h, "Bearer", 6) != 0 ||
-	    (h[6] != ' ' && h[6] != '\t' && h[6] != '\0'))
-		return 0;	/* another scheme, such as the server's own Basic */
-	h += 6;
-	while (*h == ' ' || *h == '\t')
-		h++;
-	end = h + strlen(h);
-	while (end > h && (end[-1] == ' ' || end[-1] == '\t'))
-		end--;
-	/* token68 (RFC 7235), which covers base64url and dots. */
-	if (end == h || (size_t)(end - h) > JOSE_TOKEN_MAX ||
-	    strspn(h, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	    "0123456789-._~+/=") < (size_t)(end - h))
-		return -1;
-	*token = h;
-	*len = (size_t)(end - h);
-	return 0;
-}
-
-/* Identity text must be valid UTF-8 without control characters: it ends up in headers. */
-static int
-auth_text_ok(const char *s, size_t max_cp)
-{
-	const char *p = s;
-	size_t n = 0, len = strlen(s);
-
-	if (len == 0 || !utf8_valid(s, len))
-		return 0;
-	while (*p != '\0') {
-		if (utf8_is_control(utf8_next(&p)))
-			return 0;
-		n++;
-	}
-	return n <= max_cp;
-}
-
-static int
-auth_identity_ok(const struct caller *c)
-{
-	size_t bytes = 0;
-
-	if (!auth_text_ok(c->email, AUTH_EMAIL_MAX) ||
-	    !auth_text_ok(c->name, AUTH_NAME_MAX) || c->ngroups > AUTH_GROUPS_MAX)
-		return 0;
-	for (size_t i = 0; i < c->ngroups; i++) {
-		if (!auth_text_ok(c->groups[i], AUTH_NAME_MAX))
-			return 0;
-		bytes += strlen(c->groups[i]) + 1;
-	}
-	return bytes <= AUTH_GROUPS_BYTES;
+	why = identity_check(c->email, c->name, c->groups, c->ngroups,
+	    c->via == CALLER_REMOTE_USER, &claim);
+	if (why == NULL)
+		return ERR_OK;
+	if ((msg = arena_alloc(&req->arena, 200)) != NULL)
+		snprintf(msg, 200, "the %s's %s %s%s", source, claim,
+		    strcmp(claim, "groups") == 0 ? "claim: a group " : "", why);
+	return request_fail(req, refusal, NULL, msg);
 }
 
 static enum error
@@ -120,9 +76,11 @@ auth_pat(struct request *req, const char *token, size_t len)
 	c->via = CALLER_PAT;
 	c->email = row.email;
 	c->name = row.name;
+	c->groups = row.groups;
+	c->ngroups = row.ngroups;
 	c->pat_id = row.id;
-	if (token_groups_split(req, row.groups, &c->groups, &c->ngroups) == -1)
-		return ERR_INTERNAL;
+	c->expires_ms = row.expires_ms;
+	c->has_expires = row.has_expires;
 	return ERR_OK;
 }
 
@@ -180,10 +138,23 @@ auth_oidc(struct request *req, const char *token, size_t len)
 	const struct jwks *keys;
 	struct jose *j;
 	int64_t now = token_now_ms() / 1000;
+	enum error e;
 
 	if (app->jwks.path == NULL)
-		return ERR_INVALID_TOKEN;
-	keys = jwks_cache_get(&app->jwks);
+		return request_fail(req, ERR_INVALID_TOKEN, NULL, "the bearer "
+		    "token is not a valid personal access token, and identity "
+		    "tokens are not accepted here");
+	/* A JWKS file that is gone, empty or useless trusts no key (CONTRACT 7). */
+	if ((keys = jwks_cache_get(&app->jwks)) == NULL) {
+		long held = log_limit("oidc_no_keys", 1);
+
+		if (held >= 0)
+			log_msg(LVL_WARN, "event=oidc_refused reason=\"no usable "
+			    "key in oidc_jwks_file: %s\" held_back=%ld",
+			    app->jwks.why, held);
+		return request_fail(req, ERR_INVALID_TOKEN, NULL, "identity "
+		    "tokens cannot be checked: the server trusts no signing key");
+	}
 	SHA256((const unsigned char *)token, len, digest);
 	if ((hit = auth_cache_find(digest, app->jwks.generation)) != NULL) {
 		if (!auth_lifetime_ok(hit->exp, hit->has_nbf, hit->nbf, now))
@@ -206,20 +177,21 @@ auth_oidc(struct request *req, const char *token, size_t len)
 		return ERR_INVALID_TOKEN;
 	if (claims.iss == NULL || strcmp(claims.iss, app->cfg.oidc_issuer) != 0 ||
 	    !jose_claims_has_aud(&claims, app->cfg.oidc_audience) ||
-	    !claims.has_exp || claims.email == NULL ||
+	    !claims.has_exp ||
 	    !auth_lifetime_ok(claims.exp, claims.has_nbf, claims.nbf, now))
 		return request_fail(req, ERR_INVALID_TOKEN, NULL, "the identity "
-		    "token's issuer, audience, lifetime or email is not acceptable");
+		    "token's issuer, audience or lifetime is not acceptable");
+	if (app->cfg.oidc_require_verified_email && !claims.email_verified)
+		return request_fail(req, ERR_INVALID_TOKEN, NULL, "the identity "
+		    "token's email_verified claim must be true");
 	c->via = CALLER_OIDC;
 	c->email = claims.email;
-	c->name = claims.name != NULL && claims.name[0] != '\0' ? claims.name :
-	    claims.email;
+	/* No name claim: the email stands in.  An empty one is refused below. */
+	c->name = claims.name != NULL ? claims.name : claims.email;
 	c->groups = claims.groups;
 	c->ngroups = claims.ngroups;
-	if (!auth_identity_ok(c))
-		return request_fail(req, ERR_INVALID_TOKEN, NULL, "the identity "
-		    "token's email, name or groups are empty, too long, or hold "
-		    "control characters");
+	if ((e = auth_identity(req, ERR_INVALID_TOKEN, "identity token")) != ERR_OK)
+		return e;
 	auth_cache_put(digest, app->jwks.generation, &claims, c);
 	return ERR_OK;
 }
@@ -241,29 +213,45 @@ auth_cache_clear(void)
 enum error
 auth_caller(struct request *req)
 {
-	const char *token, *user;
+	const struct authorization *a = &req->auth;
 	struct caller *c = &req->caller;
-	size_t len;
+	const char *user = req->p.remote_user;
 
-	if (auth_bearer(req, &token, &len) == -1)
-		return ERR_INVALID_TOKEN;
-	if (token != NULL) {
+	if (a->scheme == AUTH_BEARER) {
 		/* A bearer token that fails is never passed over for REMOTE_USER. */
-		if (token_is_pat(token, len))
-			return auth_pat(req, token, len);
-		return auth_oidc(req, token, len);
+		if (a->malformed)
+			return request_fail(req, ERR_INVALID_TOKEN, NULL,
+			    "the Authorization header is not \"Bearer <token>\"");
+		if (token_is_pat(a->cred, a->len))
+			return auth_pat(req, a->cred, a->len);
+		return auth_oidc(req, a->cred, a->len);
 	}
-	user = request_env(req, "REMOTE_USER");
 	if (!req->app->cfg.trust_remote_user || user == NULL || *user == '\0')
 		return ERR_UNAUTHORIZED;
+	/*
+	 * nginx derives its REMOTE_USER from any client's Basic header, even
+	 * where no auth_basic ran.  A server that did authenticate says so in
+	 * AUTH_TYPE (Apache always does; the shipped nginx samples do).
+	 */
+	if (a->scheme == AUTH_BASIC &&
+	    (req->p.auth_type == NULL || *req->p.auth_type == '\0')) {
+		long held = log_limit("remote_user_unverified", 60);
+
+		if (held >= 0)
+			log_msg(LVL_WARN, "event=remote_user_refused reason=\"REMOTE_USER "
+			    "came with the client's Basic credential but no AUTH_TYPE: "
+			    "the web server did not say it authenticated the user\" "
+			    "fix=\"pass AUTH_TYPE from the location that runs "
+			    "auth_basic, and REMOTE_USER from nowhere else\" held_back=%ld",
+			    held);
+		return request_fail(req, ERR_UNAUTHORIZED, NULL, "the web server "
+		    "did not authenticate this user");
+	}
 	c->via = CALLER_REMOTE_USER;
 	c->email = c->name = user;
 	c->groups = NULL;
 	c->ngroups = 0;
-	if (!auth_identity_ok(c))
-		return request_fail(req, ERR_UNAUTHORIZED, NULL,
-		    "REMOTE_USER is too long or holds control characters");
-	return ERR_OK;
+	return auth_identity(req, ERR_UNAUTHORIZED, "web server's REMOTE_USER");
 }
 
 /* Is addr one of the comma-separated trusted_proxies? */
@@ -299,13 +287,13 @@ auth_addr_ok(const char *s, size_t len)
 const char *
 auth_client_addr(struct request *req)
 {
-	const char *remote = request_env(req, "REMOTE_ADDR"), *xff, *end, *start;
+	const char *remote = req->p.remote_addr, *xff = req->p.forwarded_for, *end, *start;
 	const char *trusted = req->app->cfg.trusted_proxies;
 
 	if (remote == NULL || !auth_addr_ok(remote, strlen(remote)))
 		return NULL;
 	if (*trusted == '\0' || !auth_trusted(trusted, remote, strlen(remote)) ||
-	    (xff = request_env(req, "HTTP_X_FORWARDED_FOR")) == NULL)
+	    xff == NULL)
 		return remote;
 	/* Walk X-Forwarded-For from the right, past the proxies we trust. */
 	end = xff + strlen(xff);

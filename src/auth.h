@@ -11,11 +11,6 @@
  * identifies the caller, ERR_INVALID_TOKEN when a bearer token was refused.
  */
 enum error	auth_caller(struct request *);
-/*
- * The bearer token of the Authorization header.  0 and *token NULL: none
- * sent; -1: the header is a malformed Bearer credential.
- */
-int		auth_bearer(const struct request *, const char **token, size_t *len);
 /* Forget the identity tokens verified so far (at exit, for leak checkers). */
 void		auth_cache_clear(void);
 /* The client's address: REMOTE_ADDR, or X-Forwarded-For behind a trusted proxy. */

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <libpq-fe.h>
 #include <openssl/crypto.h>
 
 #include "alloc.h"
@@ -46,9 +47,11 @@ static const struct config_key config_keys[] = {
 	CS(issuer, "Terrakube"),
 	CS(audience, "Terrakube"),
 	CI(max_days, "0", 0, CONFIG_DAYS_MAX),
+	CI(max_tokens_per_user, "500", 1, 1000000),
 	CS(oidc_issuer, ""),
 	CS(oidc_audience, ""),
 	CS(oidc_jwks_file, ""),
+	CB(oidc_require_verified_email, "on"),
 	CB(trust_remote_user, "off"),
 	CS(trusted_proxies, ""),
 	CS(introspect_secret, ""),
@@ -330,12 +333,46 @@ config_key_file(const char *path, unsigned char *out, size_t *outlen,
 	return 0;
 }
 
+/* A libpq connection string or URL that carries a password. */
+static int
+config_has_password(const char *conninfo)
+{
+	PQconninfoOption *opts, *o;
+	char *err = NULL;
+	int found = 0;
+
+	if (*conninfo == '\0')
+		return 0;
+	if ((opts = PQconninfoParse(conninfo, &err)) == NULL) {
+		PQfreemem(err);
+		/* Unparsable here means unusable later; say so only if it could hide one. */
+		return strstr(conninfo, "password") != NULL || strchr(conninfo, '@') != NULL;
+	}
+	for (o = opts; o->keyword != NULL; o++)
+		if (strcmp(o->keyword, "password") == 0 && o->val != NULL && *o->val != '\0')
+			found = 1;
+	PQconninfoFree(opts);
+	return found;
+}
+
+/* The first key read from the file that holds a secret, or NULL. */
+static const char *
+config_secret_key(const struct config *cfg)
+{
+	if (config_has_password(cfg->database_url))
+		return "database_url";
+	if (cfg->introspect_secret[0] != '\0')
+		return "introspect_secret";
+	return NULL;
+}
+
 int
 config_load(struct config *cfg, const char *path, char *err, size_t errsz)
 {
 	struct config_origin origins[CONFIG_NKEYS], envorigin = { NULL, 0 };
 	const struct config_origin *o;
 	char envname[64], why[256], *text = NULL;
+	const char *secret;
 	struct stat st;
 	size_t len, i;
 	int explicit = path != NULL;
@@ -375,9 +412,9 @@ config_load(struct config *cfg, const char *path, char *err, size_t errsz)
 		free(text);
 		if (rc == -1)
 			return -1;
-		if (cfg->introspect_secret[0] != '\0' && (st.st_mode & 077)) {
-			o = &origins[config_find("introspect_secret") - config_keys];
-			return config_fail(err, errsz, o, "introspect_secret",
+		if ((st.st_mode & 077) && (secret = config_secret_key(cfg)) != NULL) {
+			o = &origins[config_find(secret) - config_keys];
+			return config_fail(err, errsz, o, secret,
 			    "%s holds a secret but other users can read it "
 			    "(mode %04o); chmod 600 it", path,
 			    (unsigned)(st.st_mode & 07777));

@@ -17,9 +17,11 @@ struct config {
 	char		*issuer;
 	char		*audience;
 	long		 max_days;		/* 0: unset */
+	long		 max_tokens_per_user;	/* live tokens per owner */
 	char		*oidc_issuer;
 	char		*oidc_audience;
 	char		*oidc_jwks_file;
+	int		 oidc_require_verified_email;
 	int		 trust_remote_user;
 	char		*trusted_proxies;
 	char		*introspect_secret;

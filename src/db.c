@@ -26,14 +26,16 @@ enum db_stmt {
  * exact to the millisecond and, unlike extract()'s numeric, needs no
  * arbitrary-precision arithmetic per value.
  */
-#define EPOCH_MS(col) "(date_part('epoch', " col ") * 1000)::int8"
+#define DB_GROUP_SEP	'\x1f'	/* joins groups; control characters never occur in them */
+#define EPOCH_US(col) "(date_part('epoch', " col ") * 1000000)::int8"
 #define PAT_COLUMNS \
 	"id::text, owner_email, owner_name, " \
 	"array_to_string(owner_groups, E'\\x1f'), description, days, " \
-	EPOCH_MS("created_at") ", " EPOCH_MS("updated_at") ", updated_by, " \
-	EPOCH_MS("expires_at") ", " EPOCH_MS("last_used_at") ", " \
+	EPOCH_US("created_at") ", " EPOCH_US("updated_at") ", updated_by, " \
+	EPOCH_US("expires_at") ", " EPOCH_US("last_used_at") ", " \
 	"revoked_at IS NOT NULL"
 #define MS_TO_TIMESTAMPTZ(p) "(timestamptz 'epoch' + " p "::int8 * interval '1 millisecond')"
+#define US_TO_TIMESTAMPTZ(p) "(timestamptz 'epoch' + " p "::int8 * interval '1 microsecond')"
 
 static const struct {
 	const char	*name;
@@ -42,17 +44,15 @@ static const struct {
 	int		 retry;		/* safe to run again after a reconnect */
 } db_stmts[ST__COUNT] = {
 	[ST_PING] = { "ping", "SELECT 1", 0, 1 },
+	/* The cap's count and the INSERT, in one round trip (sql/0005). */
 	[ST_INSERT] = { "pat_insert",
-	    "INSERT INTO pat (id, token_hmac, owner_email, owner_name, "
-	    "owner_groups, description, days, created_at, expires_at, "
-	    "updated_at, updated_by) "
-	    "VALUES ($1::uuid, $2, $3, $4, string_to_array($5, E'\\x1f'), $6, "
-	    "$7::int, " MS_TO_TIMESTAMPTZ("$8") ", " MS_TO_TIMESTAMPTZ("$9") ", "
-	    MS_TO_TIMESTAMPTZ("$8") ", $3)", 9, 0 },
+	    "SELECT pat_create($1::uuid, $2, $3, $4, string_to_array($5, E'\\x1f'), "
+	    "$6, $7::int, " US_TO_TIMESTAMPTZ("$8") ", " MS_TO_TIMESTAMPTZ("$9") ", "
+	    "$10::int)", 10, 0 },
 	[ST_LIST] = { "pat_list",
 	    "SELECT " PAT_COLUMNS " FROM pat "
 	    "WHERE owner_email = $1 AND revoked_at IS NULL "
-	    "ORDER BY pat.created_at DESC, pat.id DESC", 1, 1 },
+	    "ORDER BY pat.created_at DESC, pat.id DESC LIMIT $2", 2, 1 },
 	[ST_GET] = { "pat_get",
 	    "SELECT " PAT_COLUMNS " FROM pat "
 	    "WHERE id = $1::uuid AND owner_email = $2 AND revoked_at IS NULL", 2, 1 },
@@ -357,6 +357,10 @@ db_settle(struct db *db)
 	db->sent = 0;
 	res = db_wait(db, &db->sent_deadline, &timed_out);
 	db->kept_err = db_outcome(db, ST_INSERT, res, timed_out);
+	/* pat_create answers false, having written nothing, at the cap. */
+	if (db->kept_err == ERR_OK && (PQntuples(res) != 1 ||
+	    PQgetvalue(res, 0, 0)[0] != 't'))
+		db->kept_err = PQntuples(res) == 1 ? ERR_LIMIT : ERR_INTERNAL;
 	db->kept = 1;
 	PQclear(res);
 }
@@ -430,6 +434,63 @@ db_int(PGresult *res, int row, int col, int *present)
 	return isnull ? 0 : strtoll(PQgetvalue(res, row, col), NULL, 10);
 }
 
+/* A time column, read in microseconds, as epoch milliseconds. */
+static int64_t
+db_ms(PGresult *res, int row, int col, int *present)
+{
+	int64_t us = db_int(res, row, col, present);
+
+	return us >= 0 ? us / 1000 : -((-us + 999) / 1000);
+}
+
+/* Split the DB_GROUP_SEP-joined groups of a row into an array in the arena. */
+static int
+db_groups_split(struct arena *a, const char *joined, const char ***groups,
+    size_t *ngroups)
+{
+	size_t n = 0, i = 0;
+	const char *p, *q;
+
+	*groups = NULL;
+	*ngroups = 0;
+	if (joined == NULL)
+		return -1;
+	if (*joined == '\0')
+		return 0;
+	for (p = joined, n = 1; *p != '\0'; p++)
+		n += *p == DB_GROUP_SEP;
+	if ((*groups = arena_alloc(a, n * sizeof(**groups))) == NULL)
+		return -1;
+	for (p = joined; i < n; p = q + 1) {
+		if ((q = strchr(p, DB_GROUP_SEP)) == NULL)
+			q = p + strlen(p);
+		if (((*groups)[i++] = arena_strndup(a, p, (size_t)(q - p))) == NULL)
+			return -1;
+	}
+	*ngroups = n;
+	return 0;
+}
+
+/* The groups of a new row, joined by DB_GROUP_SEP for string_to_array. */
+static char *
+db_groups_join(struct arena *a, const char *const *groups, size_t n)
+{
+	size_t i, len = 1;
+	char *s, *p;
+
+	for (i = 0; i < n; i++)
+		len += strlen(groups[i]) + 1;
+	if ((p = s = arena_alloc(a, len)) == NULL)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			*p++ = DB_GROUP_SEP;
+		p = stpcpy(p, groups[i]);
+	}
+	*p = '\0';
+	return s;
+}
+
 /* Fill r from one row of PAT_COLUMNS. */
 static int
 db_row(struct arena *a, PGresult *res, int row, struct pat_row *r)
@@ -437,32 +498,37 @@ db_row(struct arena *a, PGresult *res, int row, struct pat_row *r)
 	r->id = db_copy(a, res, row, 0);
 	r->email = db_copy(a, res, row, 1);
 	r->name = db_copy(a, res, row, 2);
-	r->groups = db_copy(a, res, row, 3);
 	r->description = db_copy(a, res, row, 4);
 	r->days = db_int(res, row, 5, NULL);
-	r->created_ms = db_int(res, row, 6, NULL);
-	r->updated_ms = db_int(res, row, 7, NULL);
+	r->created_ms = db_ms(res, row, 6, NULL);
+	r->updated_ms = db_ms(res, row, 7, NULL);
 	r->updated_by = db_copy(a, res, row, 8);
-	r->expires_ms = db_int(res, row, 9, &r->has_expires);
-	r->last_used_ms = db_int(res, row, 10, &r->has_last_used);
+	r->expires_ms = db_ms(res, row, 9, &r->has_expires);
+	r->last_used_ms = db_ms(res, row, 10, &r->has_last_used);
 	r->revoked = PQgetvalue(res, row, 11)[0] == 't';
-	return r->id && r->email && r->name && r->groups && r->description &&
+	if (db_groups_split(a, db_copy(a, res, row, 3), &r->groups, &r->ngroups) == -1)
+		return -1;
+	return r->id && r->email && r->name && r->description &&
 	    r->updated_by ? 0 : -1;
 }
 
 enum error
-db_pat_insert_send(struct db *db, const struct pat_new *p)
+db_pat_insert_send(struct db *db, struct arena *a, const struct pat_new *p)
 {
-	char days[24], created[24], expires[24];
-	const char *values[9] = { p->id, (const char *)p->hmac, p->email, p->name,
-	    p->groups, p->description, days, created,
-	    p->expires_ms >= 0 ? expires : NULL };
-	const int lengths[9] = { 0, 32 }, formats[9] = { 0, 1 };
+	char days[24], created[24], expires[24], cap[24];
+	const char *groups = db_groups_join(a, p->groups, p->ngroups);
+	const char *values[10] = { p->id, (const char *)p->hmac, p->email, p->name,
+	    groups, p->description, days, created,
+	    p->expires_ms >= 0 ? expires : NULL, cap };
+	const int lengths[10] = { 0, 32 }, formats[10] = { 0, 1 };
 	enum error e;
 
+	if (groups == NULL)
+		return ERR_INTERNAL;
 	snprintf(days, sizeof(days), "%lld", p->days);
-	snprintf(created, sizeof(created), "%lld", (long long)p->created_ms);
+	snprintf(created, sizeof(created), "%lld", (long long)p->created_us);
 	snprintf(expires, sizeof(expires), "%lld", (long long)p->expires_ms);
+	snprintf(cap, sizeof(cap), "%ld", p->cap);
 	db_settle(db);
 	if ((e = db_ready_idle(db, 1)) != ERR_OK)
 		return e;
@@ -485,16 +551,18 @@ db_pat_insert_result(struct db *db)
 }
 
 enum error
-db_pat_list(struct db *db, struct arena *a, const char *email,
+db_pat_list(struct db *db, struct arena *a, const char *email, long limit,
     struct pat_row **rows, size_t *nrows)
 {
-	const char *values[1] = { email };
+	char lim[24];
+	const char *values[2] = { email, lim };
 	PGresult *res;
 	enum error e;
 	int i, n;
 
 	*rows = NULL;
 	*nrows = 0;
+	snprintf(lim, sizeof(lim), "%ld", limit);
 	if ((e = db_exec(db, ST_LIST, values, NULL, NULL, &res)) != ERR_OK)
 		return e;
 	n = PQntuples(res);

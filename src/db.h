@@ -8,8 +8,6 @@
 #include "alloc.h"
 #include "error.h"
 
-#define DB_GROUP_SEP	"\x1f"	/* joins groups; control characters never occur in them */
-
 struct db;
 
 /* A token's row as the API shows it.  Strings live in the request arena. */
@@ -17,7 +15,8 @@ struct pat_row {
 	const char	*id;
 	const char	*email;
 	const char	*name;
-	const char	*groups;	/* joined by DB_GROUP_SEP */
+	const char	**groups;
+	size_t		 ngroups;
 	const char	*description;
 	const char	*updated_by;
 	long long	 days;
@@ -31,11 +30,13 @@ struct pat_new {
 	unsigned char		 hmac[32];
 	const char		*email;
 	const char		*name;
-	const char		*groups;	/* joined by DB_GROUP_SEP */
+	const char *const	*groups;
+	size_t			 ngroups;
 	const char		*description;
 	long long		 days;
-	int64_t			 created_ms;
+	int64_t			 created_us;	/* microseconds, so that "newest first" is exact */
 	int64_t			 expires_ms;
+	long			 cap;		/* max_tokens_per_user */
 };
 
 /* Never fails: the connection is made on first use, and remade after it breaks. */
@@ -49,11 +50,13 @@ enum error	 db_ping(struct db *);
  * Send a new token's INSERT and return while it commits.  Its outcome is
  * db_pat_insert_result's, which waits for it if need be; the oldest INSERT
  * not yet asked about answers first.  Any other statement may be run in
- * between: it waits for the INSERT first.
+ * between: it waits for the INSERT first.  ERR_LIMIT, with nothing
+ * written, when the owner already has p->cap live tokens.
  */
-enum error	 db_pat_insert_send(struct db *, const struct pat_new *);
+enum error	 db_pat_insert_send(struct db *, struct arena *, const struct pat_new *);
 enum error	 db_pat_insert_result(struct db *);
-enum error	 db_pat_list(struct db *, struct arena *, const char *email,
+/* The newest limit tokens of an owner that are not revoked. */
+enum error	 db_pat_list(struct db *, struct arena *, const char *email, long limit,
 		    struct pat_row **rows, size_t *nrows);
 enum error	 db_pat_get(struct db *, struct arena *, const char *id,
 		    const char *email, struct pat_row *);

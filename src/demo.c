@@ -12,7 +12,7 @@
 enum error
 demo_whoami(struct request *req)
 {
-	const char *email = request_env(req, "PAT_EMAIL");
+	const char *email = req->p.pat_email;
 
 	if (email == NULL || *email == '\0')
 		return ERR_UNAUTHORIZED;

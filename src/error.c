@@ -31,6 +31,12 @@ static const struct error_info error_table[ERR__COUNT] = {
 	    "the database cannot be reached; retry later" },
 	[ERR_SCHEMA] = { 503, "Service Unavailable", "unavailable",
 	    "the database schema is out of date; run patgate.fcgi --migrate" },
+	[ERR_MISCONFIGURED] = { 503, "Service Unavailable", "unavailable",
+	    "the server is misconfigured; the web server's error log has the details" },
+	[ERR_FORBIDDEN] = { 403, "Forbidden", "forbidden",
+	    "the caller may not do this" },
+	[ERR_LIMIT] = { 409, "Conflict", "limit_reached",
+	    "the owner already has the most live tokens allowed (max_tokens_per_user)" },
 	[ERR_INTERNAL] = { 500, "Internal Server Error", "internal",
 	    "an unexpected error happened; the log has the details" },
 };

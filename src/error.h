@@ -17,6 +17,9 @@ enum error {
 	ERR_PARAMS_TOO_LARGE,	/* too many or too long FastCGI parameters */
 	ERR_UNAVAILABLE,	/* PostgreSQL cannot be reached */
 	ERR_SCHEMA,		/* the database schema is older than this build */
+	ERR_MISCONFIGURED,	/* CGI: the configuration cannot be loaded */
+	ERR_FORBIDDEN,		/* a known caller that may not do this */
+	ERR_LIMIT,		/* the owner has max_tokens_per_user live tokens */
 	ERR_INTERNAL,
 	ERR__COUNT
 };

@@ -177,13 +177,14 @@ done:
 
 enum claim {
 	CL_NONE, CL_ISS, CL_SUB, CL_JTI, CL_EMAIL, CL_NAME, CL_AUD, CL_GROUPS,
-	CL_EXP, CL_NBF, CL_IAT, CL_OTHER
+	CL_EXP, CL_NBF, CL_IAT, CL_EMAIL_VERIFIED, CL_OTHER
 };
 
 static const char *const claim_names[] = {
 	[CL_ISS] = "iss", [CL_SUB] = "sub", [CL_JTI] = "jti", [CL_EMAIL] = "email",
 	[CL_NAME] = "name", [CL_AUD] = "aud", [CL_GROUPS] = "groups",
 	[CL_EXP] = "exp", [CL_NBF] = "nbf", [CL_IAT] = "iat",
+	[CL_EMAIL_VERIFIED] = "email_verified",
 };
 
 struct claims_state {
@@ -227,6 +228,10 @@ claims_on_string(void *ctx, const unsigned char *v, size_t len)
 		return 1;
 	if (s->key == CL_OTHER)
 		return 1;
+	if (s->key == CL_EMAIL_VERIFIED && !s->in_array) {
+		c->has_email_verified = 1;	/* "true" is a string, not true */
+		return 1;
+	}
 	if (memchr(v, '\0', len) != NULL || !utf8_valid((const char *)v, len) ||
 	    (str = arena_strndup(s->arena, (const char *)v, len)) == NULL)
 		return 0;
@@ -260,6 +265,10 @@ claims_on_number(void *ctx, const char *v, size_t len)
 		return 0;
 	if (s->depth != 1 || s->key == CL_OTHER)
 		return 1;
+	if (s->key == CL_EMAIL_VERIFIED) {
+		s->c->has_email_verified = 1;
+		return 1;
+	}
 	if (s->key != CL_EXP && s->key != CL_NBF && s->key != CL_IAT)
 		return 0;
 	if (len >= sizeof(buf))
@@ -285,13 +294,23 @@ claims_on_scalar(void *ctx)
 {
 	struct claims_state *s = ctx;
 
+	if (!s->in_array && s->depth == 1 && s->key == CL_EMAIL_VERIFIED) {
+		s->c->has_email_verified = 1;
+		return 1;
+	}
 	return !s->in_array && (s->depth > 1 || s->key == CL_OTHER);
 }
 
 static int
 claims_on_bool(void *ctx, int b)
 {
-	(void)b;
+	struct claims_state *s = ctx;
+
+	if (!s->in_array && s->depth == 1 && s->key == CL_EMAIL_VERIFIED) {
+		s->c->has_email_verified = 1;
+		s->c->email_verified = b != 0;
+		return 1;
+	}
 	return claims_on_scalar(ctx);
 }
 

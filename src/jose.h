@@ -52,6 +52,8 @@ struct jose_claims {
 	size_t		 ngroups;
 	int64_t		 exp, nbf, iat;
 	unsigned	 has_exp:1, has_nbf:1, has_iat:1;
+	/* email_verified was present; verified only when it is the JSON true. */
+	unsigned	 has_email_verified:1, email_verified:1;
 };
 
 /* A reusable HMAC-SHA256 key. */

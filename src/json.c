@@ -373,6 +373,9 @@ json_field_integer(const struct json_field *f, enum json_seen seen,
 		if (strspn(p, "0123456789") != strlen(p))
 			return "must be an integer, without a fraction or exponent";
 	}
+	/* -0 is a sign on nothing: a field that takes no negatives takes no -0 either. */
+	if (*raw == '-' && f->min >= 0)
+		return NULL;
 	errno = 0;
 	v = strtoll(raw, &end, 10);
 	if (errno == ERANGE || v < f->min || v > f->max)

@@ -259,53 +259,73 @@ jwks_verify(const struct jwks *set, const struct jose *j)
 	return -1;
 }
 
-int
-jwks_cache_open(struct jwks_cache *c, const char *path, char *err, size_t errsz)
+/* Record the file's stamp; all zero when it cannot be seen. */
+static void
+jwks_cache_stamp(struct jwks_cache *c, const struct stat *st)
+{
+	c->mtime = st->st_mtim;
+	c->dev = st->st_dev;
+	c->ino = st->st_ino;
+	c->size = st->st_size;
+}
+
+/* Drop the keys and load the file again; a failure leaves none trusted. */
+static void
+jwks_cache_load(struct jwks_cache *c)
+{
+	jwks_free(c->keys);
+	c->generation++;
+	if ((c->keys = jwks_load(c->path, c->why, sizeof(c->why))) != NULL)
+		c->why[0] = '\0';
+}
+
+void
+jwks_cache_open(struct jwks_cache *c, const char *path)
 {
 	struct stat st;
 
 	memset(c, 0, sizeof(*c));
-	if (stat(path, &st) == -1) {
-		snprintf(err, errsz, "cannot read %s: %s", path, strerror(errno));
-		return -1;
-	}
-	if ((c->keys = jwks_load(path, err, errsz)) == NULL)
-		return -1;
 	c->path = xstrdup(path);
-	c->mtime = st.st_mtim;
-	c->dev = st.st_dev;
-	c->ino = st.st_ino;
-	c->size = st.st_size;
-	return 0;
+	if (stat(path, &st) == 0)
+		jwks_cache_stamp(c, &st);
+	jwks_cache_load(c);
+	if (c->keys == NULL)
+		log_msg(LVL_WARN, "event=jwks_unusable reason=\"%s\" "
+		    "action=\"identity tokens are refused until the file holds a key\"",
+		    c->why);
 }
 
 const struct jwks *
 jwks_cache_get(struct jwks_cache *c)
 {
-	char err[256];
 	struct stat st;
-	struct jwks *fresh;
 
-	if (c->path == NULL || stat(c->path, &st) == -1)
-		return c->keys;
+	if (c->path == NULL)
+		return NULL;
+	if (stat(c->path, &st) == -1) {
+		if (c->keys != NULL || c->size != -1) {
+			snprintf(c->why, sizeof(c->why), "cannot read %s: %s", c->path,
+			    strerror(errno));
+			jwks_free(c->keys);
+			c->keys = NULL;
+			c->generation++;
+			memset(&c->mtime, 0, sizeof(c->mtime));
+			c->size = -1;	/* seen missing: a file that comes back is new */
+			log_msg(LVL_WARN, "event=jwks_unusable reason=\"%s\"", c->why);
+		}
+		return NULL;
+	}
 	if (st.st_mtim.tv_sec == c->mtime.tv_sec &&
 	    st.st_mtim.tv_nsec == c->mtime.tv_nsec && st.st_ino == c->ino &&
 	    st.st_dev == c->dev && st.st_size == c->size)
 		return c->keys;
-	/* Record the new stamp either way, so a bad file is reported once. */
-	c->mtime = st.st_mtim;
-	c->dev = st.st_dev;
-	c->ino = st.st_ino;
-	c->size = st.st_size;
-	if ((fresh = jwks_load(c->path, err, sizeof(err))) == NULL) {
-		log_msg(LVL_WARN, "event=jwks_reload_failed reason=\"%s\" "
-		    "action=\"keeping the keys loaded before\"", err);
-		return c->keys;
-	}
-	jwks_free(c->keys);
-	c->keys = fresh;
-	c->generation++;
-	log_msg(LVL_INFO, "event=jwks_reloaded keys=%zu", fresh->n);
+	jwks_cache_stamp(c, &st);
+	jwks_cache_load(c);
+	if (c->keys == NULL)
+		log_msg(LVL_WARN, "event=jwks_unusable reason=\"%s\" "
+		    "action=\"the keys loaded before are no longer trusted\"", c->why);
+	else
+		log_msg(LVL_INFO, "event=jwks_reloaded keys=%zu", c->keys->n);
 	return c->keys;
 }
 

@@ -21,7 +21,8 @@ int		 jwks_verify(const struct jwks *, const struct jose *);
 
 struct jwks_cache {
 	char		*path;
-	struct jwks	*keys;
+	struct jwks	*keys;		/* NULL: the file trusts no key now */
+	char		 why[256];	/* why keys is NULL */
 	unsigned	 generation;	/* counts the reloads */
 	struct timespec	 mtime;
 	dev_t		 dev;
@@ -29,9 +30,15 @@ struct jwks_cache {
 	off_t		 size;
 };
 
-int		 jwks_cache_open(struct jwks_cache *, const char *path,
-		    char *err, size_t errsz);
-/* The keys, re-read first if the file changed; a bad new file keeps the old keys. */
+/*
+ * Watch path.  A file that is missing, empty or holds no usable key is not
+ * an error: it trusts no key until it changes (CONTRACT 7), and why says so.
+ */
+void		 jwks_cache_open(struct jwks_cache *, const char *path);
+/*
+ * The keys, re-read first if the file changed.  NULL when the file is gone,
+ * empty or holds no usable key: the keys trusted before are dropped.
+ */
 const struct jwks *jwks_cache_get(struct jwks_cache *);
 void		 jwks_cache_close(struct jwks_cache *);
 

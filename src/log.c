@@ -90,3 +90,53 @@ log_clean(char *buf, size_t bufsz, const char *s)
 	buf[i] = '\0';
 	return buf;
 }
+
+/*
+ * Lines that an outsider can cause at will (a revoked token presented in a
+ * loop) are bounded: one line per key per interval, the repeats counted and
+ * reported with the next line, and never more than LOG_LIMIT_PER_S such
+ * lines a second in all.  Keys share a small table; a collision only means
+ * a line comes early.
+ */
+#define LOG_LIMIT_SLOTS	256
+#define LOG_LIMIT_PER_S	20
+
+static struct {
+	char		 key[48];
+	time_t		 last;
+	unsigned long	 suppressed;
+} log_limit_slots[LOG_LIMIT_SLOTS];
+static time_t		log_limit_second;
+static unsigned		log_limit_lines;
+
+long
+log_limit(const char *key, int interval_s)
+{
+	unsigned h = 2166136261u;
+	time_t now = time(NULL);
+	unsigned long n;
+	size_t i;
+
+	for (const char *p = key; *p != '\0'; p++)
+		h = (h ^ (unsigned char)*p) * 16777619u;
+	i = h % LOG_LIMIT_SLOTS;
+	if (strncmp(log_limit_slots[i].key, key, sizeof(log_limit_slots[i].key)) != 0) {
+		snprintf(log_limit_slots[i].key, sizeof(log_limit_slots[i].key), "%s", key);
+		log_limit_slots[i].last = 0;
+		log_limit_slots[i].suppressed = 0;
+	}
+	if (now != log_limit_second) {
+		log_limit_second = now;
+		log_limit_lines = 0;
+	}
+	if (now - log_limit_slots[i].last < interval_s ||
+	    log_limit_lines >= LOG_LIMIT_PER_S) {
+		log_limit_slots[i].suppressed++;
+		return -1;
+	}
+	log_limit_lines++;
+	log_limit_slots[i].last = now;
+	n = log_limit_slots[i].suppressed;
+	log_limit_slots[i].suppressed = 0;
+	return (long)n;
+}

@@ -18,6 +18,12 @@ int	log_level_parse(const char *, enum log_level *);
 void	log_set_request(const char *id);
 void	log_msg(enum log_level, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));
+/*
+ * For lines an outsider can cause at will: -1 when a line for key was
+ * written less than interval_s ago (or too many such lines this second),
+ * else the number of lines held back since the last one.
+ */
+long	log_limit(const char *key, int interval_s);
 /* Copy s into buf for a quoted log value: no quotes, backslashes or control bytes. */
 const char *log_clean(char *buf, size_t bufsz, const char *s);
 

@@ -50,6 +50,9 @@ pat_created(struct request *req)
 	if ((e = db_pat_insert_result(req->app->db)) == ERR_OK)
 		log_msg(LVL_INFO, "event=pat_created id=%s days=%lld", note->id,
 		    note->days);
+	else if (e == ERR_LIMIT)
+		log_msg(LVL_INFO, "event=pat_refused_at_cap cap=%ld",
+		    req->app->cfg.max_tokens_per_user);
 	return e;
 }
 
@@ -72,7 +75,7 @@ pat_create(struct request *req)
 		return e;
 	if ((e = request_body_read(req)) != ERR_OK)
 		return e;
-	if (!request_is_json(req))
+	if (req->media != MEDIA_JSON)
 		return ERR_MEDIA_TYPE;
 	e = json_decode(req->body, req->body_len, pat_create_fields,
 	    sizeof(pat_create_fields) / sizeof(pat_create_fields[0]), &body,
@@ -102,7 +105,7 @@ pat_create(struct request *req)
 	json_key_str(req->gen, "id", m.id);
 	json_key_str(req->gen, "description", body.description);
 	json_key_int(req->gen, "days", body.days);
-	json_time_format(created, m.row.created_ms);
+	json_time_format(created, m.row.created_us / 1000);
 	json_key_str(req->gen, "createdDate", created);
 	json_key_time(req->gen, "expiresAt", m.row.expires_ms, m.row.expires_ms < 0);
 	yajl_gen_map_close(req->gen);
@@ -111,7 +114,7 @@ pat_create(struct request *req)
 	 * The token leaves only once its row has committed: the answer waits
 	 * for pat_created, and the worker reads its next request meanwhile.
 	 */
-	if ((e = db_pat_insert_send(app->db, &m.row)) != ERR_OK)
+	if ((e = db_pat_insert_send(app->db, &req->arena, &m.row)) != ERR_OK)
 		return e;
 	req->pending = pat_created;
 	req->pending_arg = note;
@@ -149,7 +152,12 @@ pat_list(struct request *req)
 
 	if ((e = auth_caller(req)) != ERR_OK)
 		return e;
-	if ((e = db_pat_list(req->app->db, &req->arena, req->caller.email, &rows,
+	/*
+	 * Live tokens are capped; expired ones are listed too, so the list is
+	 * bounded as well: twice the cap, newest first.
+	 */
+	if ((e = db_pat_list(req->app->db, &req->arena, req->caller.email,
+	    2 * req->app->cfg.max_tokens_per_user, &rows,
 	    &n)) != ERR_OK)
 		return e;
 	req->status = 202;	/* Terrakube's status for the list */

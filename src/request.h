@@ -3,6 +3,7 @@
 #define PATGATE_REQUEST_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <time.h>
 
 #include <fcgiapp.h>
@@ -10,10 +11,12 @@
 
 #include "alloc.h"
 #include "error.h"
+#include "header.h"
 
 #define REQUEST_BODY_MAX	65536
 #define REQUEST_PARAMS_MAX	1000		/* FastCGI parameters in one request */
 #define REQUEST_PARAM_LEN_MAX	65536		/* bytes in one of them */
+#define REQUEST_DRAIN_MAX	(1 << 20)	/* body bytes read past an answer under CGI */
 
 struct app;
 
@@ -27,12 +30,31 @@ struct caller {
 	const char	**groups;
 	size_t		 ngroups;
 	const char	*pat_id;	/* the PAT used, when via == CALLER_PAT */
+	int64_t		 expires_ms;	/* that PAT's expiry, when has_expires */
+	int		 has_expires;
+};
+
+/*
+ * The FastCGI (or CGI) parameters patgate reads, picked out of envp in one
+ * pass.  A name given twice takes its last value, as a web server's own
+ * configuration would read (nginx: a later fastcgi_param overrides).
+ */
+struct request_params {
+	const char	*method, *path_info, *script_name, *document_uri, *request_uri;
+	const char	*request_id, *x_request_id;
+	const char	*content_length, *content_type, *transfer_encoding;
+	const char	*authorization, *remote_user, *auth_type, *remote_addr;
+	const char	*forwarded_for;
+	const char	*origin, *cors_method;
+	const char	*pat_email;
+	unsigned	 nauthorization;	/* how many Authorization headers came */
 };
 
 struct request {
 	struct app	*app;
 	char		**envp;		/* FastCGI params, or environ under CGI */
 	FCGX_Stream	*in, *out;	/* NULL under plain CGI: stdin, stdout */
+	struct request_params p;
 	const char	*method;
 	const char	*path;		/* the path routed on, without the query */
 	const char	*param;		/* the {id} segment of the route, if any */
@@ -40,9 +62,16 @@ struct request {
 	struct timespec	 start;
 	struct arena	 arena;		/* everything else allocated for the request */
 
+	/* The headers, parsed once by header.c's rules. */
+	struct authorization auth;
+	enum media_type	 media;
+	long long	 declared;	/* CONTENT_LENGTH; -1 when absent, -2 when malformed */
+	int		 chunked;	/* Transfer-Encoding: chunked, with no CONTENT_LENGTH */
+
 	char		*body_buf;	/* REQUEST_BODY_MAX + 1 bytes, kept */
 	const char	*body;
 	size_t		 body_len;
+	size_t		 consumed;	/* body bytes read so far (CGI: from stdin) */
 	struct caller	 caller;
 
 	/* The answer. */
@@ -67,13 +96,16 @@ enum error	 request_begin(struct request *, char **envp, FCGX_Stream *in,
 void		 request_end(struct request *);
 void		 request_free(struct request *);
 
-const char	*request_env(const struct request *, const char *name);
 /* Refuse a declared CONTENT_LENGTH that is malformed or over the cap, before reading. */
 enum error	 request_body_check(struct request *);
 /* Read the body, at most REQUEST_BODY_MAX bytes (ERR_TOO_LARGE past it). */
 enum error	 request_body_read(struct request *);
-/* 1 when the Content-Type's media type is application/json. */
-int		 request_is_json(const struct request *);
+/*
+ * Under plain CGI, read what is left of the body and throw it away (at most
+ * REQUEST_DRAIN_MAX bytes in all): a web server such as mod_cgid resets the
+ * connection, and cuts the answer off, if the program exits before reading it.
+ */
+void		 request_drain(struct request *);
 /* Add a response header; values with control characters are refused (-1). */
 int		 request_header(struct request *, const char *name, const char *value);
 /* Note which field was at fault and why, for the error answer. */

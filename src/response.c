@@ -95,6 +95,7 @@ response_error(struct request *req, enum error e)
 		break;
 	case ERR_UNAVAILABLE:
 	case ERR_SCHEMA:
+	case ERR_MISCONFIGURED:
 		request_header(req, "Retry-After", "5");
 		break;
 	default:

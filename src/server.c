@@ -26,6 +26,7 @@
 #include "alloc.h"
 #include "jwks.h"
 #include "log.h"
+#include "response.h"
 
 #define SERVER_BACKLOG		1024
 #define SERVER_DRAIN_S		30	/* SIGKILL workers still busy after this */
@@ -339,6 +340,27 @@ server_run(struct app *app, int fd)
 }
 
 int
+server_cgi_unavailable(const char *why)
+{
+	struct request req;
+	yajl_gen g = yajl_gen_alloc(NULL);
+
+	/* The web server's error log gets the reason; the client a JSON 503. */
+	fprintf(stderr, "patgate: %s\n", why);
+	if (g == NULL)
+		return 1;
+	signal(SIGPIPE, SIG_IGN);
+	request_init(&req, NULL, g);
+	(void)request_begin(&req, environ, NULL, NULL);
+	response_error(&req, ERR_MISCONFIGURED);
+	request_drain(&req);
+	request_free(&req);
+	yajl_gen_free(g);
+	response_free();
+	return 0;
+}
+
+int
 server_cgi(struct app *app)
 {
 	signal(SIGPIPE, SIG_IGN);
@@ -451,19 +473,19 @@ static void
 supervisor_reload(struct supervisor *s)
 {
 	struct config fresh;
-	struct jwks *keys = NULL;
 	char err[512];
 	size_t i;
 
-	if (config_load(&fresh, s->config_path, err, sizeof(err)) == -1 ||
-	    (fresh.oidc_jwks_file[0] != '\0' &&
-	    (keys = jwks_load(fresh.oidc_jwks_file, err, sizeof(err))) == NULL)) {
+	/*
+	 * The JWKS file is the new workers' to read: one that trusts no key
+	 * must not keep the old workers, and their old keys, running.
+	 */
+	if (config_load(&fresh, s->config_path, err, sizeof(err)) == -1) {
 		log_msg(LVL_ERROR, "event=reload_failed reason=\"%s\" "
 		    "action=\"keeping the running configuration\"", err);
 		config_free(&fresh);
 		return;
 	}
-	jwks_free(keys);
 	config_free(&s->cfg);
 	s->cfg = fresh;
 	log_set_level(s->cfg.log_level);

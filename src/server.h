@@ -17,6 +17,8 @@ int	server_listen(const char *addr, const char *user, char *err, size_t errsz);
 int	server_drop_privileges(const char *user, char *err, size_t errsz);
 /* Serve FastCGI requests on a listening socket until SIGTERM. */
 int	server_run(struct app *, int fd);
+/* Answer a plain CGI request whose configuration cannot be loaded: a JSON 503. */
+int	server_cgi_unavailable(const char *why);
 /* Serve the one request of a plain CGI invocation. */
 int	server_cgi(struct app *);
 /*

@@ -1,6 +1,7 @@
 /* token.c - patgate's PATs: Terrakube's HS256 JWT, minted and checked. */
 #include "token.h"
 
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -10,15 +11,22 @@
 #include "jose.h"
 #include "json.h"
 #include "log.h"
+#include "identity.h"
 #include "uuid.h"
 
 int64_t
-token_now_ms(void)
+token_now_us(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int64_t
+token_now_ms(void)
+{
+	return token_now_us() / 1000;
 }
 
 int
@@ -40,25 +48,6 @@ token_owner_name(struct request *req, const char *name)
 	return name;
 }
 
-static char *
-token_groups_join(struct request *req, const struct caller *c)
-{
-	size_t i, len = 1;
-	char *s, *p;
-
-	for (i = 0; i < c->ngroups; i++)
-		len += strlen(c->groups[i]) + 1;
-	if ((p = s = arena_alloc(&req->arena, len)) == NULL)
-		return NULL;
-	for (i = 0; i < c->ngroups; i++) {
-		if (i > 0)
-			*p++ = DB_GROUP_SEP[0];
-		p = stpcpy(p, c->groups[i]);
-	}
-	*p = '\0';
-	return s;
-}
-
 enum error
 token_mint(struct request *req, const struct caller *owner, long long days,
     const char *description, struct token_minted *m)
@@ -69,7 +58,7 @@ token_mint(struct request *req, const struct caller *owner, long long days,
 	const char *name;
 	char *display;
 	size_t claims_len, i, cap, n;
-	int64_t now = token_now_ms(), iat = now / 1000;
+	int64_t now_us = token_now_us(), iat = now_us / 1000000;
 
 	memset(m, 0, sizeof(*m));
 	if (uuid_v4(m->id) == -1 || (name = token_owner_name(req, owner->name)) == NULL)
@@ -78,6 +67,12 @@ token_mint(struct request *req, const struct caller *owner, long long days,
 	if ((display = arena_alloc(&req->arena, n)) == NULL)
 		return ERR_INTERNAL;
 	strcpy(stpcpy(display, name), TOKEN_NAME_SUFFIX);
+
+	/* A token made by a token cannot outlive it (CONTRACT 4). */
+	if (owner->via == CALLER_PAT && owner->has_expires &&
+	    (days == 0 || iat + days * 86400 > owner->expires_ms / 1000))
+		return request_fail(req, ERR_INVALID_FIELD, "days", "days must not "
+		    "make a token that outlives the token that makes it");
 
 	/* Terrakube's claims, in Terrakube's order. */
 	yajl_gen_reset(g, NULL);
@@ -106,7 +101,15 @@ token_mint(struct request *req, const struct caller *owner, long long days,
 	if (yajl_gen_get_buf(g, &claims, &claims_len) != yajl_gen_status_ok)
 		return ERR_INTERNAL;
 
+	/*
+	 * A token longer than a check accepts could never be used: refuse to
+	 * issue it.  Only a very large identity (many long groups) gets here.
+	 */
 	cap = sizeof(TOKEN_HEADER_B64) + B64URL_LEN(claims_len) + B64URL_LEN(32) + 3;
+	if (cap > TOKEN_MAX)
+		return request_fail(req, ERR_FORBIDDEN, NULL, "the caller's "
+		    "identity is too large to carry in a token: its groups, name "
+		    "and email together must be smaller");
 	if ((m->token = arena_alloc(&req->arena, cap)) == NULL ||
 	    jose_hs256_sign(app->secret, m->token, cap, TOKEN_HEADER_B64,
 	    (const char *)claims, claims_len) == 0 ||
@@ -116,13 +119,28 @@ token_mint(struct request *req, const struct caller *owner, long long days,
 	m->row.id = m->id;
 	m->row.email = owner->email;
 	m->row.name = name;
-	if ((m->row.groups = token_groups_join(req, owner)) == NULL)
-		return ERR_INTERNAL;
+	m->row.groups = owner->groups;
+	m->row.ngroups = owner->ngroups;
 	m->row.description = description;
 	m->row.days = days;
-	m->row.created_ms = now;
+	m->row.created_us = now_us;
 	m->row.expires_ms = days > 0 ? (iat + days * 86400) * 1000 : -1;
+	m->row.cap = app->cfg.max_tokens_per_user;
 	return ERR_OK;
+}
+
+/*
+ * One line per refused token a minute, however often it is presented: a
+ * revoked token in a client's retry loop must not fill the disk.
+ */
+static void
+token_refused(const char *id, const char *reason)
+{
+	long held = log_limit(id, 60);
+
+	if (held >= 0)
+		log_msg(LVL_INFO, "event=token_refused id=%s reason=%s held_back=%ld",
+		    id, reason, held);
 }
 
 enum error
@@ -133,7 +151,8 @@ token_check(struct request *req, const char *token, size_t len,
 	unsigned char sig[32], hmac[32];
 	struct jose_parts parts;
 	struct jose_claims claims;
-	char *payload;
+	const char *why, *claim;
+	char *payload, *msg;
 	ssize_t n;
 	int64_t now = token_now_ms();
 	enum error e;
@@ -163,35 +182,17 @@ token_check(struct request *req, const char *token, size_t len,
 		return e;
 	if (row->revoked || (row->has_expires && row->expires_ms <= now) ||
 	    strcmp(row->id, claims.jti) != 0) {
-		log_msg(LVL_INFO, "event=token_refused id=%s reason=%s", row->id,
-		    row->revoked ? "revoked" : row->has_expires &&
+		token_refused(row->id, row->revoked ? "revoked" : row->has_expires &&
 		    row->expires_ms <= now ? "expired" : "jti_mismatch");
 		return ERR_INVALID_TOKEN;
 	}
-	return ERR_OK;
-}
-
-int
-token_groups_split(struct request *req, const char *joined, const char ***groups,
-    size_t *ngroups)
-{
-	size_t n = 0, i = 0;
-	const char *p, *q;
-
-	*groups = NULL;
-	*ngroups = 0;
-	if (*joined == '\0')
-		return 0;
-	for (p = joined, n = 1; *p != '\0'; p++)
-		n += *p == DB_GROUP_SEP[0];
-	if ((*groups = arena_alloc(&req->arena, n * sizeof(**groups))) == NULL)
-		return -1;
-	for (p = joined; i < n; p = q + 1) {
-		if ((q = strchr(p, DB_GROUP_SEP[0])) == NULL)
-			q = p + strlen(p);
-		if (((*groups)[i++] = arena_strndup(&req->arena, p, (size_t)(q - p))) == NULL)
-			return -1;
+	/* Rows written before the identity rules may hold what they now refuse. */
+	if ((why = identity_check(row->email, row->name, row->groups, row->ngroups,
+	    !strchr(row->email, '@'), &claim)) != NULL) {
+		token_refused(row->id, "identity");
+		if ((msg = arena_alloc(&req->arena, 160)) != NULL)
+			snprintf(msg, 160, "the token's owner %s %s", claim, why);
+		return request_fail(req, ERR_INVALID_TOKEN, NULL, msg);
 	}
-	*ngroups = n;
-	return 0;
+	return ERR_OK;
 }

@@ -11,6 +11,11 @@
 /* base64url of {"alg":"HS256","typ":"JWT"}: the header of every PAT. */
 #define TOKEN_HEADER_B64	"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9"
 #define TOKEN_NAME_SUFFIX	" (Token)"
+/*
+ * The longest token issued: a check accepts 8192 bytes, and nginx's default
+ * header buffer (8 KiB) must hold "Authorization: Bearer " and the token.
+ */
+#define TOKEN_MAX		8000
 
 struct token_minted {
 	char		*token;		/* in the request arena; sent once */
@@ -18,6 +23,7 @@ struct token_minted {
 	char		 id[37];
 };
 
+int64_t		 token_now_us(void);
 int64_t		 token_now_ms(void);
 /* 1 when the token's header is a PAT's, so it is worth checking as one. */
 int		 token_is_pat(const char *token, size_t len);
@@ -31,8 +37,5 @@ enum error	 token_mint(struct request *, const struct caller *owner,
  */
 enum error	 token_check(struct request *, const char *token, size_t len,
 		    const char *addr, struct pat_row *);
-/* Split a row's DB_GROUP_SEP-joined groups into an array in the arena. */
-int		 token_groups_split(struct request *, const char *joined,
-		    const char ***groups, size_t *ngroups);
 
 #endif

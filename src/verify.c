@@ -15,28 +15,32 @@
 #include "log.h"
 #include "token.h"
 
-/* Groups joined by commas for X-Pat-Groups, in the arena. */
+/* Groups joined by commas for X-Pat-Groups, in the arena; identity rules keep commas out. */
 static const char *
-verify_groups_header(struct request *req, const char *joined)
+verify_groups_header(struct request *req, const char *const *groups, size_t n)
 {
-	char *s = arena_strndup(&req->arena, joined, strlen(joined));
+	size_t i, len = 1;
+	char *s, *p;
 
-	for (char *p = s; p != NULL && *p != '\0'; p++)
-		if (*p == DB_GROUP_SEP[0])
-			*p = ',';
+	for (i = 0; i < n; i++)
+		len += strlen(groups[i]) + 1;
+	if ((p = s = arena_alloc(&req->arena, len)) == NULL)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			*p++ = ',';
+		p = stpcpy(p, groups[i]);
+	}
+	*p = '\0';
 	return s;
 }
 
 static void
-verify_groups_json(struct request *req, yajl_gen g, const char *joined)
+verify_groups_json(yajl_gen g, const char *const *groups, size_t n)
 {
-	const char **groups;
-	size_t n, i;
-
 	yajl_gen_array_open(g);
-	if (token_groups_split(req, joined, &groups, &n) == 0)
-		for (i = 0; i < n; i++)
-			json_str(g, groups[i]);
+	for (size_t i = 0; i < n; i++)
+		json_str(g, groups[i]);
 	yajl_gen_array_close(g);
 }
 
@@ -47,20 +51,21 @@ verify_groups_json(struct request *req, yajl_gen g, const char *joined)
 enum error
 verify_get(struct request *req)
 {
+	const struct authorization *a = &req->auth;
 	struct pat_row row;
-	const char *token, *groups;
-	size_t len;
+	const char *groups;
 	enum error e;
 
-	if (auth_bearer(req, &token, &len) == -1)
-		return ERR_INVALID_TOKEN;
-	if (token == NULL)
+	if (a->scheme != AUTH_BEARER)
 		return ERR_UNAUTHORIZED;
-	if ((e = token_check(req, token, len, auth_client_addr(req), &row)) != ERR_OK)
+	if (a->malformed)
+		return ERR_INVALID_TOKEN;
+	if ((e = token_check(req, a->cred, a->len, auth_client_addr(req), &row)) != ERR_OK)
 		return e;
-	groups = verify_groups_header(req, row.groups);
+	groups = verify_groups_header(req, row.groups, row.ngroups);
 	/* Stored identities hold no control characters; refuse to answer if one does. */
 	if (groups == NULL || request_header(req, "X-Pat-Id", row.id) == -1 ||
+	    request_header(req, "X-Pat-Kind", "user") == -1 ||
 	    request_header(req, "X-Pat-Email", row.email) == -1 ||
 	    request_header(req, "X-Pat-Name", row.name) == -1 ||
 	    request_header(req, "X-Pat-Groups", groups) == -1) {
@@ -72,10 +77,11 @@ verify_get(struct request *req)
 	json_str(req->gen, "active");
 	yajl_gen_bool(req->gen, 1);
 	json_key_str(req->gen, "id", row.id);
+	json_key_str(req->gen, "kind", "user");
 	json_key_str(req->gen, "email", row.email);
 	json_key_str(req->gen, "name", row.name);
 	json_str(req->gen, "groups");
-	verify_groups_json(req, req->gen, row.groups);
+	verify_groups_json(req->gen, row.groups, row.ngroups);
 	json_key_time(req->gen, "expiresAt", row.expires_ms, !row.has_expires);
 	yajl_gen_map_close(req->gen);
 	return ERR_OK;
@@ -98,42 +104,26 @@ verify_secret_equal(const char *given, size_t len, const char *secret)
 static int
 introspect_client_ok(struct request *req)
 {
-	const char *secret = req->app->cfg.introspect_secret;
-	const char *h = request_env(req, "HTTP_AUTHORIZATION"), *colon;
-	unsigned char buf[512];
-	int n;
+	const char *secret = req->app->cfg.introspect_secret, *password;
+	const struct authorization *a = &req->auth;
+	char buf[HEADER_CRED_MAX];
 
-	if (*secret == '\0' || h == NULL)
+	if (*secret == '\0' || a->malformed)
 		return 0;
-	while (*h == ' ')
-		h++;
-	if (strncasecmp(h, "Bearer ", 7) == 0) {
-		for (h += 7; *h == ' '; h++)
-			;
-		return verify_secret_equal(h, strlen(h), secret);
-	}
-	if (strncasecmp(h, "Basic ", 6) != 0)
+	if (a->scheme == AUTH_BEARER)
+		return verify_secret_equal(a->cred, a->len, secret);
+	/* user:password; the password is the secret. */
+	if (a->scheme != AUTH_BASIC ||
+	    header_basic_decode(a->cred, a->len, buf, sizeof(buf), &password) == -1)
 		return 0;
-	for (h += 6; *h == ' '; h++)
-		;
-	/* user:password in standard base64; the password is the secret. */
-	if (strlen(h) > 4 * (sizeof(buf) / 3) ||
-	    (n = EVP_DecodeBlock(buf, (const unsigned char *)h, (int)strlen(h))) < 0)
-		return 0;
-	while (n > 0 && buf[n - 1] == '\0' && h[strlen(h) - 1] == '=')
-		n--;	/* EVP_DecodeBlock counts padding as zero bytes */
-	if ((colon = memchr(buf, ':', (size_t)n)) == NULL)
-		return 0;
-	colon++;
-	return verify_secret_equal(colon, (size_t)n - (size_t)(colon - (char *)buf),
-	    secret);
+	return verify_secret_equal(password, strlen(password), secret);
 }
 
 enum error
 introspect_post(struct request *req)
 {
 	struct pat_row row;
-	const char *token, *ct;
+	const char *token;
 	char *sub;
 	size_t len;
 	enum error e;
@@ -143,9 +133,7 @@ introspect_post(struct request *req)
 		    "needs the introspect_secret as a Bearer or Basic credential");
 	if ((e = request_body_read(req)) != ERR_OK)
 		return e;
-	ct = request_env(req, "CONTENT_TYPE");
-	if (ct == NULL || strncasecmp(ct, "application/x-www-form-urlencoded", 33) != 0 ||
-	    (ct[33] != '\0' && ct[33] != ';' && ct[33] != ' '))
+	if (req->media != MEDIA_FORM)
 		return request_fail(req, ERR_MEDIA_TYPE, NULL, "the Content-Type "
 		    "must be application/x-www-form-urlencoded");
 	if (form_get(&req->arena, req->body, req->body_len, "token", &token, &len) != 1)
@@ -153,8 +141,9 @@ introspect_post(struct request *req)
 		    "the form must hold one token parameter");
 
 	req->status = 200;
-	e = token_check(req, token, len, auth_client_addr(req), &row);
-	if (e == ERR_UNAVAILABLE || e == ERR_SCHEMA || e == ERR_INTERNAL)
+	/* Only a refused token is inactive: an outage must not read as a revocation. */
+	if ((e = token_check(req, token, len, auth_client_addr(req), &row)) != ERR_OK &&
+	    e != ERR_INVALID_TOKEN)
 		return e;
 	yajl_gen_map_open(req->gen);
 	json_str(req->gen, "active");
@@ -174,7 +163,7 @@ introspect_post(struct request *req)
 		json_key_str(req->gen, "jti", row.id);
 		json_key_str(req->gen, "token_type", "Bearer");
 		json_str(req->gen, "groups");
-		verify_groups_json(req, req->gen, row.groups);
+		verify_groups_json(req->gen, row.groups, row.ngroups);
 	}
 	yajl_gen_map_close(req->gen);
 	return ERR_OK;

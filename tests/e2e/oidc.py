@@ -64,15 +64,20 @@ def sign(header: dict, claims: dict, pem: str) -> str:
     return signing_input + "." + b64url(sig)
 
 
+DROP = object()     # a claim given as DROP in extra is left out
+
+
 def token(pem: str, kid: str, iss: str, aud, email: str, name=None, groups=None,
           ttl=3600, extra=None, header_extra=None) -> str:
     now = int(time.time())
-    claims = {"iss": iss, "sub": email, "aud": aud, "email": email,
+    # As Dex sends them: email_verified is the JSON true.
+    claims = {"iss": iss, "sub": email, "aud": aud, "email": email, "email_verified": True,
               "name": name if name is not None else email,
               "iat": now, "nbf": now, "exp": now + ttl}
     if groups is not None:
         claims["groups"] = groups
     claims.update(extra or {})
+    claims = {k: v for k, v in claims.items() if v is not DROP}
     header = {"alg": "ES256" if key_type(pem) == "EC" else "RS256", "typ": "JWT", "kid": kid}
     header.update(header_extra or {})
     return sign(header, claims, pem)

@@ -1,12 +1,13 @@
 """The foundation: health, routing errors, the body cap, the three ways to run,
 the supervisor, configuration and migrations."""
+import glob
 import os
 import signal
 import socket
 import subprocess
 import time
 
-from lib import (BIN, CONFIG, VAR, Instance, count_rows, devstack, fcgi_begin, fcgi_connect,
+from lib import (BIN, CONFIG, ROOT, VAR, Instance, count_rows, devstack, fcgi_begin, fcgi_connect,
                  fcgi_params, fcgi_read, fcgi_stdin, healthy, id_token, parse_http, raw_http,
                  request, run_cgi, sql, wait_for)
 
@@ -288,8 +289,8 @@ def test_migrate_twice_changes_nothing():
     assert p.returncode == 0, p.stderr
     assert "0 applied now" in p.stdout, p.stdout
     assert sql("SELECT version, applied_at FROM schema_migrations ORDER BY version") == before
-    assert [v for v, _ in before] == ["0001_init", "0002_last_used_addr", "0003_pat_touch",
-                                    "0004_pat_touch_async"]
+    assert [v for v, _ in before] == [
+        os.path.basename(f)[:-4] for f in sorted(glob.glob(os.path.join(ROOT, "sql", "0*.sql")))]
 
 
 def test_worker_facing_an_old_schema_answers_503_then_recovers_after_migrate():
@@ -312,7 +313,8 @@ def test_worker_facing_an_old_schema_answers_503_then_recovers_after_migrate():
             assert "patgate.fcgi --migrate" in inst.read_log()
             p = subprocess.run([BIN, "--config", CONFIG, "--migrate"], capture_output=True,
                                text=True, env=dict(os.environ, **env))
-            assert p.returncode == 0 and "4 applied now" in p.stdout, (p.stdout, p.stderr)
+            known = len(glob.glob(os.path.join(ROOT, "sql", "0*.sql")))
+            assert p.returncode == 0 and "%d applied now" % known in p.stdout, (p.stdout, p.stderr)
             assert wait_for(lambda: inst.request({"SCRIPT_NAME": "/pat/v1/health"}).status
                             == 200, 5)
     finally:

@@ -255,10 +255,16 @@ def test_remote_user_is_the_caller_when_trusted():
     assert r.status == 201, (r, r.stderr)
     c = claims(r.json()["token"])
     assert c["email"] == email and c["name"] == email + " (Token)" and c["groups"] == []
-    # Basic credentials that the web server used itself are not a bearer token.
-    basic = run_cgi(dict(env, CONTENT_LENGTH=str(len(body)),
+    # Basic credentials that the web server used itself are not a bearer
+    # token; a server that authenticated says so in AUTH_TYPE, as Apache does.
+    basic = run_cgi(dict(env, CONTENT_LENGTH=str(len(body)), AUTH_TYPE="Basic",
                          HTTP_AUTHORIZATION="Basic dXNlcjpwYXNz"), body)
     assert basic.status == 201, basic
+    # A Basic header with a REMOTE_USER no server vouched for is the client's
+    # own claim (nginx fills $remote_user from it even without auth_basic).
+    forged = run_cgi(dict(env, CONTENT_LENGTH=str(len(body)),
+                          HTTP_AUTHORIZATION="Basic dXNlcjpwYXNz"), body)
+    assert forged.status == 401 and forged.json()["error"] == "unauthorized", forged
     # An invalid bearer is never passed over for REMOTE_USER.
     bad = run_cgi(dict(env, CONTENT_LENGTH=str(len(body)),
                        HTTP_AUTHORIZATION="Bearer not-a-token"), body)
@@ -430,11 +436,15 @@ def test_description_rules():
 
 def test_content_type_rules():
     body = '{"days": 1, "description": "ct"}'
-    for ct in [None, "text/plain", "application/x-www-form-urlencoded", "application/jsonx",
-               "application/json-patch+json", "application/problem+json", "json"]:
+    for ct in [None, "", "text/plain", "application/x-www-form-urlencoded", "application/jsonx",
+               "application/+json", "text/vnd.api+json", "application/vnd.api+jsonx",
+               "application/json/x", "application/vnd.api+json x", "json", "*/*"]:
         _bad(body, 415, "unsupported_media_type", content_type=ct)
+    # Any application/<subtype>+json is JSON: Terrakube's UI sends vnd.api+json.
     for ct in ["application/json", "Application/JSON", "application/json; charset=utf-8",
-               "APPLICATION/JSON;charset=UTF-8"]:
+               "APPLICATION/JSON;charset=UTF-8", "application/vnd.api+json",
+               "Application/Vnd.Api+JSON; charset=utf-8", "application/json-patch+json",
+               "application/problem+json", " application/json "]:
         _ok(body, content_type=ct)
 
 

@@ -25,11 +25,12 @@ def test_verify_valid_pat_gives_identity_body_and_headers():
     r = request("GET", "/pat/v1/verify", token=tok)
     assert r.status == 200, r
     body = r.json()
-    assert body == {"active": True, "id": tid, "email": email, "name": "Linus T",
+    assert body == {"active": True, "id": tid, "kind": "user", "email": email, "name": "Linus T",
                     "groups": ["kernel", "git"], "expiresAt": body["expiresAt"]}, body
     assert body["expiresAt"].endswith(".000Z")
     assert r.header("X-Pat-Id") == tid and r.header("X-Pat-Email") == email
     assert r.header("X-Pat-Name") == "Linus T" and r.header("X-Pat-Groups") == "kernel,git"
+    assert r.header("X-Pat-Kind") == "user"
 
 
 def test_verify_refusals_are_401_with_the_right_challenge():

@@ -156,7 +156,7 @@ def _send(inst, params, body=b""):
 
 def _inserts_waiting_on_a_lock():
     return sql("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'patgate' "
-               "AND query LIKE 'INSERT%' AND wait_event_type = 'Lock'")[0][0]
+               "AND query LIKE '%pat_create(%' AND wait_event_type = 'Lock'")[0][0]
 
 
 def test_requests_read_while_a_create_commits_each_get_their_own_answer():

@@ -1576,7 +1576,7 @@ static void
 test_jwks_cache_reload(void **state)
 {
 	struct jwks_cache c;
-	char dir[] = "/tmp/patgate-test-jwks-XXXXXX", path[128], err[256] = "";
+	char dir[] = "/tmp/patgate-test-jwks-XXXXXX", path[128];
 	const struct jwks *keys;
 	time_t t0 = 1700000000;
 
@@ -1584,13 +1584,15 @@ test_jwks_cache_reload(void **state)
 	assert_non_null(mkdtemp(dir));
 	snprintf(path, sizeof(path), "%s/jwks.json", dir);
 
-	/* a missing file */
-	assert_int_equal(jwks_cache_open(&c, path, err, sizeof(err)), -1);
-	assert_non_null(strstr(err, path));
+	/* a missing file trusts no key, and is not an error */
+	jwks_cache_open(&c, path);
+	assert_null(jwks_cache_get(&c));
+	assert_non_null(strstr(c.why, path));
+	jwks_cache_close(&c);
 
 	/* first the RSA key: A.2 verifies, A.3 does not */
 	file_write(path, JWKS(A2_JWK), t0);
-	assert_int_equal(jwks_cache_open(&c, path, err, sizeof(err)), 0);
+	jwks_cache_open(&c, path);
 	keys = jwks_cache_get(&c);
 	assert_true(verifies(keys, A2_JWS));
 	assert_false(verifies(keys, A3_JWS));
@@ -1613,14 +1615,14 @@ test_jwks_cache_reload(void **state)
 	keys = jwks_cache_get(&c);
 	assert_true(verifies(keys, A3_JWS));
 
-	/* a bad new file keeps the keys loaded before */
+	/* a bad new file trusts no key: the keys loaded before are dropped */
 	file_write(path, "{\"keys\":[", t0 + 50);
-	keys = jwks_cache_get(&c);
-	assert_non_null(keys);
-	assert_true(verifies(keys, A3_JWS));
+	assert_null(jwks_cache_get(&c));
+	assert_false(verifies(jwks_cache_get(&c), A3_JWS));
 	file_write(path, JWKS("{\"kty\":\"oct\",\"k\":\"" A1_K "\"}"), t0 + 60);
-	keys = jwks_cache_get(&c);
-	assert_true(verifies(keys, A3_JWS));
+	assert_null(jwks_cache_get(&c));
+	file_write(path, "", t0 + 65);		/* emptied */
+	assert_null(jwks_cache_get(&c));
 
 	/* ...and a good one after it is picked up */
 	file_write(path, JWKS(A2_JWK), t0 + 70);
@@ -1628,10 +1630,10 @@ test_jwks_cache_reload(void **state)
 	assert_true(verifies(keys, A2_JWS));
 	assert_false(verifies(keys, A3_JWS));
 
-	/* the file going away keeps the keys too */
+	/* the file going away trusts no key either */
 	assert_int_equal(unlink(path), 0);
-	keys = jwks_cache_get(&c);
-	assert_true(verifies(keys, A2_JWS));
+	assert_null(jwks_cache_get(&c));
+	assert_null(jwks_cache_get(&c));
 
 	/* a new file renamed into place (new inode) is picked up */
 	{

@@ -258,7 +258,7 @@ static const struct decode_case decode_cases[] = {
 	OK("days string with leading zeros", "{\"days\":\"007\"" DESC_X, 7, "x"),
 	OK("days 0 (never expires)", "{\"days\":0" DESC_X, 0, "x"),
 	OK("days at the limit", "{\"days\":36500" DESC_X, 36500, "x"),
-	OK("days -0", "{\"days\":-0" DESC_X, 0, "x"),
+	FIELD("days -0 (a sign on nothing)", "{\"days\":-0" DESC_X, "days"),
 	OK("whitespace around", " \n{ \"days\" : 1 ,\r\n\t\"description\" : \"x\" } \n", 1, "x"),
 	OK("description with inner spaces", "{\"days\":1,\"description\":\"  my token  \"}", 1, "  my token  "),
 	OK("description with escapes", "{\"days\":1,\"description\":\"a\\\"b\\\\c\\/d\"}", 1, "a\"b\\c/d"),
