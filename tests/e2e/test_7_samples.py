@@ -98,11 +98,13 @@ def _gate(stack):
 
 
 class Nginx:
-    """A private nginx in TMP.  The samples are copied into TMP as make install
-    would place them (their INSTALLED paths pointing at TMP), with each of
-    SUBST's strings replaced, so they run unchanged otherwise."""
+    """A private nginx in TMP, in front of GATE.  The samples are copied into
+    TMP as make install would place them (their INSTALLED paths pointing at
+    TMP), with each of SUBST's strings replaced, so they run unchanged
+    otherwise."""
 
-    def __init__(self, stack, http_body=None, subst=None, main_conf=None):
+    def __init__(self, stack, gate, http_body=None, subst=None, main_conf=None):
+        self.gate = gate
         self.tmp = tempfile.mkdtemp(prefix="patgate-sample-")
         stack.callback(shutil.rmtree, self.tmp, True)
         os.chmod(self.tmp, 0o755)           # nginx's workers run as www-data
@@ -190,8 +192,11 @@ def _refused(r, what, also=()):
     assert r.status == 401 or r.status in also, (what, r)
 
 
-def _basic_attack(port, teams=False):
-    """A client names a victim in its own Basic header: list, create, revoke."""
+def _basic_attack(nginx, teams=False):
+    """A client names a victim in its own Basic header: list, create, revoke.
+    The worker refuses a REMOTE_USER that comes with a client's Basic header
+    but no AUTH_TYPE, and logs it: nginx must not have passed one at all."""
+    port = nginx.port
     email, tid = _victim()
     before = _rows(email)
     assert before == [[tid, "t"]], before
@@ -211,6 +216,7 @@ def _basic_attack(port, teams=False):
                 assert r.header("X-Request-Id") and r.json()["error"] == "not_found", r
     assert _rows(email) == before, (before, _rows(email))
     assert lib.count_rows("owner_email = '%s'" % email) == 1
+    assert "remote_user_refused" not in nginx.gate.read_log(), "nginx passed the client's REMOTE_USER"
 
 
 def _headers(seen, name):
@@ -285,9 +291,9 @@ def _big_passes(port, path, backend):
 def test_patgate_conf_takes_no_user_from_a_client():
     with contextlib.ExitStack() as stack:
         gate = _gate(stack)
-        nginx = Nginx(stack, _server(gate, "include @DIR@/patgate.conf;"),
+        nginx = Nginx(stack, gate, _server(gate, "include @DIR@/patgate.conf;"),
                       {"/run/patgate/patgate.sock": gate.sock})
-        _basic_attack(nginx.port)
+        _basic_attack(nginx)
         # Bearer credentials still work there, and verify passes a big identity.
         email = unique_email("plain")
         tok, tid, ident = new_pat(id_token(email, "Plain", ["p"]))
@@ -305,7 +311,7 @@ def _protect(stack):
     gate = _gate(stack)
     backend = Backend("app")
     stack.callback(backend.close)
-    nginx = Nginx(stack, _server(gate, "include @DIR@/patgate.conf;\n"
+    nginx = Nginx(stack, gate, _server(gate, "include @DIR@/patgate.conf;\n"
                                        "    include @DIR@/protect-upstream.conf;"),
                   {"/run/patgate/patgate.sock": gate.sock,
                    "127.0.0.1:9000": "127.0.0.1:%d" % backend.port})
@@ -315,7 +321,7 @@ def _protect(stack):
 def test_protect_upstream_takes_no_user_from_a_client():
     with contextlib.ExitStack() as stack:
         nginx, backend = _protect(stack)
-        _basic_attack(nginx.port)
+        _basic_attack(nginx)
         email, _ = _victim()
         r = request("GET", "/app/hello", headers=_basic(email, "x"), port=nginx.port)
         assert r.status == 401 and r.header("X-Backend") is None, r
@@ -366,14 +372,14 @@ def _terrakube(stack):
              "127.0.0.1:8080": "127.0.0.1:%d" % api.port,
              "127.0.0.1:8075": "127.0.0.1:%d" % registry.port,
              "listen 443 ssl;": "listen 127.0.0.1:@PORT@;"}
-    nginx = Nginx(stack, "include @DIR@/terrakube.conf;", subst)
+    nginx = Nginx(stack, gate, "include @DIR@/terrakube.conf;", subst)
     return nginx, api, registry
 
 
 def test_terrakube_takes_no_user_from_a_client():
     with contextlib.ExitStack() as stack:
         nginx, api, _ = _terrakube(stack)
-        _basic_attack(nginx.port, teams=True)
+        _basic_attack(nginx, teams=True)
         # Terrakube's own paths are Terrakube's business: Basic reaches it as sent.
         basic = _basic("victim@example.com", "x")
         r = request("GET", "/api/v1/organization", headers=dict(FORGED, **basic), port=nginx.port)
@@ -467,10 +473,10 @@ def test_basic_auth_sample_passes_only_a_verified_user():
         with open(htpasswd, "w") as f:
             f.write("%s:%s\n" % (user, hashed))
         os.chmod(htpasswd, 0o644)
-        nginx = Nginx(stack, _server(gate, "include @DIR@/basic-auth.conf;"),
+        nginx = Nginx(stack, gate, _server(gate, "include @DIR@/basic-auth.conf;"),
                       {"/run/patgate/patgate.sock": gate.sock,
                        "/etc/patgate/htpasswd": htpasswd})
-        _basic_attack(nginx.port)
+        _basic_attack(nginx)
         port = nginx.port
         # The right password: REMOTE_USER is the caller.
         r = request("POST", "/pat/v1", json_body=CREATE, headers=_basic(user, password), port=port)
@@ -533,8 +539,8 @@ def test_devstack_nginx_takes_no_user_from_a_client():
     # ... then its config in front of a patgate that does.
     with contextlib.ExitStack() as stack:
         gate = _gate(stack)
-        nginx = Nginx(stack, main_conf=_devstack_copy(gate))
-        _basic_attack(nginx.port)
+        nginx = Nginx(stack, gate, main_conf=_devstack_copy(gate))
+        _basic_attack(nginx)
         email, _ = _victim()
         r = request("GET", "/demo/whoami", headers=_basic(email, "x"), port=nginx.port)
         assert r.status == 401 and r.json()["error"] == "unauthorized", r
