@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "auth.h"
+#include "cors.h"
 #include "log.h"
 #include "response.h"
 #include "router.h"
@@ -142,9 +143,13 @@ app_serve(struct request *req, char **envp, FCGX_Stream *in, FCGX_Stream *out)
 	route_handler handler;
 	enum error e;
 
-	if ((e = request_begin(req, envp, in, out)) == ERR_OK &&
-	    (e = router_find(req, &handler)) == ERR_OK)
+	e = request_begin(req, envp, in, out);
+	if (req->app != NULL)
+		cors_begin(req, req->app->cfg.cors_origins);
+	if (e == ERR_OK && (e = router_find(req, &handler)) == ERR_OK)
 		e = handler(req);
+	else if (e == ERR_METHOD && strcmp(req->method, "OPTIONS") == 0)
+		e = cors_preflight(req);
 	if (e == ERR_OK && req->pending != NULL) {
 		/*
 		 * The caller's identity may point into the OIDC cache, which the

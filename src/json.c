@@ -455,6 +455,8 @@ json_decode(const char *body, size_t len, const struct json_field *fields,
 
 		*bad = f;
 		if (s.seen[i] == SEEN_NOTHING) {
+			if (f->optional)
+				continue;
 			*why = "is required";
 			return ERR_INVALID_FIELD;
 		}
@@ -463,6 +465,9 @@ json_decode(const char *body, size_t len, const struct json_field *fields,
 			    (long long *)dst);
 		else {
 			msg = json_field_text(f, s.seen[i], s.raw[i], s.rawlen[i]);
+			if (msg != NULL && *msg == '\0' && f->check != NULL &&
+			    (msg = f->check(s.raw[i])) == NULL)
+				msg = "";
 			*(const char **)dst = s.raw[i];
 		}
 		if (msg == NULL) {

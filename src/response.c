@@ -50,18 +50,30 @@ response_send(struct request *req)
 	req->sent = 1;
 	if (yajl_gen_get_buf(req->gen, &body, &body_len) != yajl_gen_status_ok)
 		body_len = 0;
-	need = 512 + req->headers_len + body_len;
+	need = 512 + req->headers_len + body_len +
+	    (req->cors_origin != NULL ? strlen(req->cors_origin) : 0);
 	if (need > response_cap) {
 		response_cap = need * 2;
 		response_buf = xrealloc(response_buf, response_cap);
 	}
-	n = snprintf(response_buf, response_cap,
-	    "Status: %d %s\r\n%sContent-Length: %zu\r\n"
-	    "Cache-Control: no-store\r\nX-Request-Id: %s\r\n",
-	    req->status, error_reason(req->status),
-	    body_len > 0 ? "Content-Type: application/json; charset=utf-8\r\n" : "",
-	    body_len, req->id);
+	/* A 204 has no body and so no Content-Length (RFC 9110 8.6). */
+	if (req->status == 204)
+		n = snprintf(response_buf, response_cap, "Status: 204 %s\r\n"
+		    "Cache-Control: no-store\r\nX-Request-Id: %s\r\n",
+		    error_reason(204), req->id);
+	else
+		n = snprintf(response_buf, response_cap,
+		    "Status: %d %s\r\n%sContent-Length: %zu\r\n"
+		    "Cache-Control: no-store\r\nX-Request-Id: %s\r\n",
+		    req->status, error_reason(req->status),
+		    body_len > 0 ? "Content-Type: application/json; charset=utf-8\r\n" : "",
+		    body_len, req->id);
 	head = (size_t)n;
+	/* Errors and 401s included: the UI must be able to read why (CONTRACT 3). */
+	if (req->cors_origin != NULL)
+		head += (size_t)snprintf(response_buf + head, response_cap - head,
+		    "Access-Control-Allow-Origin: %s\r\nVary: Origin\r\n",
+		    req->cors_origin);
 	if (req->headers_len > 0)
 		memcpy(response_buf + head, req->headers, req->headers_len);
 	head += req->headers_len;
