@@ -260,6 +260,48 @@ pat_list_rows(struct request *req, const struct pat_row *rows, size_t n)
  */
 #define PAT_LIST_LIMIT(req)	(2 * (req)->app->cfg.max_tokens_per_user)
 
+/*
+ * One owner looping on lists must not crowd out everyone's checks.  The
+ * credential is counted before it is checked, so that a loop on one token
+ * is refused without a database round trip; the owner is counted after,
+ * so that many tokens of one owner do not multiply the rate.
+ */
+static enum error
+pat_list_allowed(struct request *req, const char *key)
+{
+	char tag[48];
+
+	if (ratelimit_take(&req->app->lists, key))
+		return ERR_OK;
+	snprintf(tag, sizeof(tag), "list_rate:%.32s", key);
+	if (log_limit(tag, 60) >= 0)
+		log_msg(LVL_INFO, "event=list_rate_limited rate=%d", APP_LIST_RATE);
+	return ERR_RATE;
+}
+
+/* The caller of a list, counted by credential and then by owner. */
+static enum error
+pat_list_caller(struct request *req, int team)
+{
+	char cred[HEADER_CRED_MAX + 8];
+	enum error e;
+
+	if (req->auth.scheme == AUTH_BEARER && !req->auth.malformed) {
+		snprintf(cred, sizeof(cred), "cred:%.*s", (int)req->auth.len,
+		    req->auth.cred);
+		if ((e = pat_list_allowed(req, cred)) != ERR_OK)
+			return e;
+	}
+	if ((e = team ? auth_caller(req) : pat_user_caller(req)) != ERR_OK)
+		return e;
+	/* An identity token is counted once already: its owner is the same. */
+	if (req->caller.via == CALLER_PAT || req->caller.via == CALLER_TEAM ||
+	    req->caller.via == CALLER_REMOTE_USER)
+		return pat_list_allowed(req, req->caller.via == CALLER_TEAM ?
+		    req->caller.group : req->caller.email);
+	return ERR_OK;
+}
+
 enum error
 pat_list(struct request *req)
 {
@@ -267,7 +309,7 @@ pat_list(struct request *req)
 	size_t n;
 	enum error e;
 
-	if ((e = pat_user_caller(req)) != ERR_OK ||
+	if ((e = pat_list_caller(req, 0)) != ERR_OK ||
 	    (e = db_pat_list(req->app->db, &req->arena, req->caller.email,
 	    PAT_LIST_LIMIT(req), &rows, &n)) != ERR_OK)
 		return e;
@@ -282,7 +324,7 @@ team_list(struct request *req)
 	size_t n, ngroups;
 	enum error e;
 
-	if ((e = auth_caller(req)) != ERR_OK)
+	if ((e = pat_list_caller(req, 1)) != ERR_OK)
 		return e;
 	pat_caller_groups(&req->caller, &groups, &ngroups);
 	if ((e = db_team_list(req->app->db, &req->arena, groups, ngroups,

@@ -50,7 +50,8 @@ response_send(struct request *req)
 	req->sent = 1;
 	if (yajl_gen_get_buf(req->gen, &body, &body_len) != yajl_gen_status_ok)
 		body_len = 0;
-	need = 512 + req->headers_len + body_len +
+	/* Only the head goes through this buffer; the body is written from yajl's. */
+	need = 512 + req->headers_len +
 	    (req->cors_origin != NULL ? strlen(req->cors_origin) : 0);
 	if (need > response_cap) {
 		response_cap = need * 2;
@@ -79,9 +80,9 @@ response_send(struct request *req)
 	head += req->headers_len;
 	memcpy(response_buf + head, "\r\n", 2);
 	head += 2;
+	response_write(req, response_buf, head);
 	if (body_len > 0)
-		memcpy(response_buf + head, body, body_len);
-	response_write(req, response_buf, head + body_len);
+		response_write(req, (const char *)body, body_len);
 }
 
 void
@@ -104,6 +105,9 @@ response_error(struct request *req, enum error e)
 		break;
 	case ERR_METHOD:
 		request_header(req, "Allow", req->allow != NULL ? req->allow : "");
+		break;
+	case ERR_RATE:
+		request_header(req, "Retry-After", "1");
 		break;
 	case ERR_UNAVAILABLE:
 	case ERR_SCHEMA:
