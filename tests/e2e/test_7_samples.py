@@ -27,6 +27,9 @@ X_PAT = ("X-Pat-Id", "X-Pat-Kind", "X-Pat-Email", "X-Pat-Name", "X-Pat-Groups",
 CREATE = {"days": 1, "description": "x"}
 
 
+ORG = "0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0"
+
+
 def _free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
@@ -328,6 +331,24 @@ def test_protect_upstream_takes_no_user_from_a_client():
         assert backend.seen == []
 
 
+def test_protect_upstream_answers_503_json_when_the_check_cannot_be_made():
+    """auth_request turns verify's 503 into 500; the sample answers a JSON 503."""
+    tok, _, _ = new_pat()
+    with contextlib.ExitStack() as stack:
+        nginx, backend = _protect(stack)
+        assert request("GET", "/app/x", token=tok, port=nginx.port).status == 200
+        lib.devstack("pg-stop", "immediate")
+        try:
+            r = request("GET", "/app/x", token=tok, port=nginx.port)
+            assert r.status == 503 and r.header("Retry-After"), r
+            assert r.json()["error"] == "unavailable", r
+        finally:
+            lib.devstack("pg-start")
+        assert wait_for(lambda: request("GET", "/app/x", token=tok,
+                                        port=nginx.port).status == 200, 10)
+        assert len(backend.seen) == 2
+
+
 def test_protect_upstream_passes_only_patgates_identity():
     with contextlib.ExitStack() as stack:
         nginx, backend = _protect(stack)
@@ -395,7 +416,7 @@ def test_terrakube_checks_pats_at_the_edge():
         tok, tid, ident = new_pat(id_token(email, "Terra Kube", ["dev", "ops"]))
         verified = _verify(tok)
         for path, backend in (("/api/v1/organization", api),
-                              ("/access-token/v1/teams/permissions/x", api),
+                              ("/access-token/v1/teams/permissions/organization/%s" % ORG, api),
                               ("/.well-known/terraform.json", registry),
                               ("/terraform/modules/v1/x", registry)):
             r = request("GET", path, token=tok, port=nginx.port, headers=FORGED)
@@ -445,10 +466,19 @@ def test_terrakube_routes_token_management_to_patgate():
                 assert r.header("X-Backend") is None and r.header("X-Request-Id"), (path, r)
                 assert r.status != 404 or r.json()["error"] == "not_found", (path, r)
         assert api.seen == [] and registry.seen == []
-        r = request("GET", "/access-token/v1/teams/permissions/organization/x", token=ident,
-                    port=nginx.port)
-        assert r.status == 200 and r.header("X-Backend") == "api", r
-        assert api.seen[-1]["path"] == "/access-token/v1/teams/permissions/organization/x"
+        perm = "/access-token/v1/teams/permissions/organization/%s" % ORG
+        for path in (perm, perm + "/workspace/" + ORG):
+            r = request("GET", path, token=ident, port=nginx.port)
+            assert r.status == 200 and r.header("X-Backend") == "api", r
+            assert api.seen[-1]["path"] == path
+        # A path that Terrakube's server would read as another endpoint never
+        # reaches it through the permissions location.
+        seen = len(api.seen)
+        for path in ("/access-token/v1/teams/permissions/..;/", perm + "/..;/..;/..;/",
+                     "/access-token/v1/teams/permissions/x", perm + "/workspace/x;a=b"):
+            r = request("POST", path, json_body={"group": "dev"}, token=ident, port=nginx.port)
+            assert r.status == 404 and r.header("X-Backend") is None, (path, r)
+        assert len(api.seen) == seen
 
 
 def test_terrakube_passes_a_big_identity():
