@@ -1,0 +1,136 @@
+"""Failover under load: patgate's two instances in front of three PostgreSQL
+nodes under Patroni (synchronous mode), while creates, revokes and verifies
+run against both.  The leader's postgres is killed with SIGKILL, then a
+planned switchover is made, then a standby's postgres is killed under a
+read load.  Loops are bounded in count and time; everything is on 127.0.0.1.
+
+What "0 lost" needs: a create answers 201 only after its COMMIT returned,
+and with synchronous_commit = on and Patroni's synchronous_mode, COMMIT
+returns only once the synchronous standby has the commit record on disk;
+Patroni promotes only a standby that was synchronous (the /sync key in
+etcd).  So every 201, and every 202 of a revoke, is on the new primary."""
+import json
+import time
+
+import clusterlib as cl
+from clusterlib import Load, check_after, cluster, members, patgate_backends, role_of
+
+RESULTS = {}        # for the README and the report: printed as each test ends
+
+KILL_GOAL_S = 10.0          # requests succeed again this soon after the leader's postgres dies
+PLANNED_GOAL_S = 2.0        # and after a switchover is asked for
+
+
+def report(name, **counts):
+    RESULTS[name] = counts
+    cl.lib.log("%s: %s" % (name, json.dumps(counts)))
+
+
+def _workers():
+    return len(cl.INFO["instances"]) * int(open(cl.INFO["instances"][0]["config"]).read()
+                                           .split("workers = ")[1].split()[0])
+
+
+def _all_on(leader):
+    """Every worker's connection is on the leader, none on a standby."""
+    on = {name: patgate_backends(name) for name in members()}
+    return on[leader] == _workers() and sum(on.values()) == on[leader], on
+
+
+def test_writes_reach_the_primary():
+    cluster("wait")
+    leader = role_of("leader")
+    toks = [cl.pool(1, port)[0] for port in cl.ports()]
+    assert not cl.rows_missing(toks)
+    # Verifies through both instances at once, so that every worker connects.
+    with Load(toks, threads=8, mix={"verify": 1.0}) as load:
+        assert cl.lib.wait_for(lambda: _all_on(leader)[0], 5), _all_on(leader)[1]
+    assert not load.failures(), load.failures()[:5]
+    report("writes reach the primary", leader=leader, connections=_all_on(leader)[1])
+
+
+def _why(tok):
+    """What the leader holds for a token: its id, created, revoked."""
+    return cl.psql("SELECT id, created_at, revoked_at FROM pat WHERE token_hmac = decode('%s', 'hex')"
+                   % cl.lib.token_hmac(tok)) or "no row"
+
+
+def _fault_under_load(name, args, goal):
+    cluster("wait")
+    old = role_of("leader")
+    pool = cl.pool(8)
+    with Load(pool, threads=6) as load:
+        time.sleep(2)
+        fault_at = time.monotonic()
+        said = cluster("failover", *args).strip()
+        leader_at = time.monotonic()
+        time.sleep(8)
+    new = role_of("leader")
+    assert new and new != old, (old, new)
+    failures = load.failures()
+    before = [r for r in failures if r[3] < fault_at]
+    during = [r for r in failures if r[3] >= fault_at]
+    statuses = sorted({str(r[4]) for r in during})
+    # What clients saw: from the first failed request's start to the last one's end;
+    # and from the fault (the kill, or the switchover asked for) to that end.
+    window_s = round(max(r[3] for r in during) - min(r[2] for r in during), 2) if during else 0.0
+    back_s = round(max(r[3] for r in during) - fault_at, 2) if during else 0.0
+    after = check_after(load)
+    on_new = cl.lib.wait_for(lambda: _all_on(new)[0], 5)
+    report(name, old_leader=old, new_leader=new, patroni=said,
+           new_leader_after_s=round(leader_at - fault_at, 2), requests=len(load.results),
+           requests_failed=len(during), failed_statuses=statuses,
+           failed_by_kind={k: sum(1 for r in during if r[0] == k) for k in cl.OK},
+           unavailable_s=window_s, back_after_fault_s=back_s,
+           slowest_s=round(max(r[3] - r[2] for r in load.results), 2), **after,
+           connections=_all_on(new)[1])
+    # Nothing committed is lost, nothing answered is untrue, nothing revoked comes back.
+    assert after["missing_rows"] == 0 and after["lost"] == 0, after
+    assert after["revoked_but_verifying"] == 0 and after["revoked_without_row_change"] == 0, after
+    assert not load.violations, [(e, s, "%+.2f s" % (t - fault_at), p, _why(tok))
+                                 for e, s, t, p, tok in load.violations[:5]]
+    assert not before, [(r[0], r[1], "%+.2f s" % (r[2] - fault_at), r[4]) for r in before[:5]]
+    # What failed in between was a clean 503 (Retry-After), never a 500 or a dropped connection.
+    assert set(statuses) <= {"503"}, statuses
+    assert window_s < goal, "requests failed for %.2f s (goal %.0f s)" % (window_s, goal)
+    assert back_s < 2 * goal, "requests failed until %.2f s after the fault" % back_s
+    assert on_new, _all_on(new)[1]
+    cluster("wait")       # the old leader back as a replica, for the next test
+
+
+def test_leader_killed_under_load():
+    _fault_under_load("leader's postgres SIGKILL under load", [], KILL_GOAL_S)
+
+
+def test_planned_switchover_under_load():
+    _fault_under_load("planned switchover under load", ["--planned"], PLANNED_GOAL_S)
+
+
+def test_standby_killed_under_read_load():
+    """Reads all go to the primary today, so a standby's loss must fail no read.
+    A create waits for the synchronous standby's flush: it is measured beside
+    the reads, as the longest a create took, not as a failure."""
+    cluster("wait")
+    readers = [cl.id_token(cl.unique_email("reader")) for _ in range(30)]
+    for ident in readers:
+        assert cl.lib.create(ident, 30, "listed", port=cl.ports()[0]).status == 201
+    pool = cl.pool(8)
+    with Load(pool, threads=4, mix={"verify": 0.6, "list": 0.4}, list_idents=readers) as reads, \
+            Load(pool, threads=2, mix={"create": 1.0}) as writes:
+        time.sleep(2)
+        fault_at = time.monotonic()
+        said = cluster("kill-standby").strip()
+        time.sleep(8)
+    read_failures = reads.failures()
+    write_failures = writes.failures()
+    after = check_after(writes)
+    slow_create = max((r[3] - r[2] for r in writes.results if r[2] >= fault_at - 0.5), default=0)
+    report("sync standby's postgres SIGKILL under read load", patroni=said,
+           reads=len(reads.results), reads_failed=len(read_failures),
+           read_statuses=sorted({str(r[4]) for r in read_failures}),
+           creates=len(writes.results), creates_failed=len(write_failures),
+           create_statuses=sorted({str(r[4]) for r in write_failures}),
+           slowest_create_after_kill_s=round(slow_create, 2), **after)
+    assert not read_failures, read_failures[:5]
+    assert after["missing_rows"] == 0 and after["lost"] == 0, after
+    cluster("wait")
