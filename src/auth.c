@@ -289,7 +289,15 @@ auth_addr_ok(const char *s, size_t len)
 const char *
 auth_client_addr(struct request *req, const char *trusted)
 {
-	const char *remote = req->p.remote_addr, *xff = req->p.forwarded_for, *end, *start;
+	return auth_forwarded(&req->arena, req->p.remote_addr, req->p.forwarded_for,
+	    trusted);
+}
+
+const char *
+auth_forwarded(struct arena *a, const char *remote, const char *xff,
+    const char *trusted)
+{
+	const char *end, *start;
 
 	if (remote == NULL || !auth_addr_ok(remote, strlen(remote)))
 		return NULL;
@@ -307,7 +315,7 @@ auth_client_addr(struct request *req, const char *trusted)
 		if (!auth_addr_ok(start, (size_t)(end - start)))
 			return remote;
 		if (!auth_trusted(trusted, start, (size_t)(end - start)))
-			return arena_strndup(&req->arena, start, (size_t)(end - start));
+			return arena_strndup(a, start, (size_t)(end - start));
 		end = start;
 	}
 	return remote;

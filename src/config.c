@@ -371,6 +371,13 @@ config_secret_key(const struct config *cfg)
 int
 config_load(struct config *cfg, const char *path, char *err, size_t errsz)
 {
+	return config_load_flags(cfg, path, 0, err, errsz);
+}
+
+int
+config_load_flags(struct config *cfg, const char *path, int flags, char *err,
+    size_t errsz)
+{
 	struct config_origin origins[CONFIG_NKEYS], envorigin = { NULL, 0 };
 	const struct config_origin *o;
 	char envname[64], why[256], *text = NULL;
@@ -439,11 +446,13 @@ config_load(struct config *cfg, const char *path, char *err, size_t errsz)
 	}
 
 	o = &origins[config_find("secret_file") - config_keys];
-	if (config_key_file(cfg->secret_file, cfg->secret, &cfg->secret_len, o,
+	if (!(flags & CONFIG_NO_KEYS) &&
+	    config_key_file(cfg->secret_file, cfg->secret, &cfg->secret_len, o,
 	    "secret_file", err, errsz) == -1)
 		return -1;
 	o = &origins[config_find("pepper_file") - config_keys];
-	if (config_key_file(cfg->pepper_file, cfg->pepper, &cfg->pepper_len, o,
+	if (!(flags & CONFIG_NO_KEYS) &&
+	    config_key_file(cfg->pepper_file, cfg->pepper, &cfg->pepper_len, o,
 	    "pepper_file", err, errsz) == -1)
 		return -1;
 	if (cfg->issuer[0] == '\0' || cfg->audience[0] == '\0') {

@@ -46,6 +46,13 @@ struct config {
  * err naming the file, the line and the key.
  */
 int	config_load(struct config *, const char *path, char *err, size_t errsz);
+/*
+ * The same, with CONFIG_NO_KEYS: the key files are not read, for tools that
+ * need only the database (--migrate, patgate-admin).
+ */
+#define CONFIG_NO_KEYS	0x1
+int	config_load_flags(struct config *, const char *path, int flags, char *err,
+	    size_t errsz);
 /* Parse a file's text into cfg (no environment, no key files): for tests and fuzzing. */
 int	config_parse(struct config *, const char *name, const char *text,
 	    char *err, size_t errsz);
