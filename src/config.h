@@ -59,6 +59,13 @@ int	config_parse(struct config *, const char *name, const char *text,
 void	config_defaults(struct config *);
 void	config_free(struct config *);
 long	config_workers(const struct config *);
+/*
+ * After a reload: give fresh the running values of the keys that only a
+ * restart can change (listen, workers, user), calling changed for each key
+ * whose new value is thus not applied.  Returns how many.
+ */
+int	config_keep_restart_keys(const struct config *running, struct config *fresh,
+	    void (*changed)(const char *key));
 /* Decode a base64url key file's contents: at least CONFIG_KEY_MIN bytes. */
 int	config_key_decode(const char *text, size_t len, unsigned char *out,
 	    size_t *outlen);
