@@ -519,7 +519,8 @@ json_decode(const char *body, size_t len, const struct json_field *fields,
 		else if (f->kind == JSON_STRINGS) {
 			msg = s.seen[i] != SEEN_LIST || s.list_bad ?
 			    "must be an array of strings" :
-			    s.lists[i].n > (size_t)f->max ? NULL : "";
+			    s.lists[i].n > (size_t)f->max ||
+			    s.lists[i].n < (size_t)f->min ? NULL : "";
 			*(struct json_strings *)dst = s.lists[i];
 		} else {
 			msg = json_field_text(f, s.seen[i], s.raw[i], s.rawlen[i]);
