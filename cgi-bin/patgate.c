@@ -118,9 +118,16 @@ main(int argc, char *argv[])
 	}
 	fd = server_is_listener(STDIN_FILENO) ? STDIN_FILENO : server_systemd_fd();
 
+	/*
+	 * A web server that started us (CGI, or mod_fcgid with its socket on
+	 * fd 0) gets a JSON 503 for each request when the configuration is bad;
+	 * everyone else is told at once, and we stop.
+	 */
 	if (config_load(&cfg, config_path, err, sizeof(err)) == -1) {
 		if (cgi && fd == -1)
 			return server_cgi_unavailable(err);
+		if (fd == STDIN_FILENO && listen_addr == NULL && !check && !migrate)
+			return server_run_unavailable(fd, err);
 		fatal(err);
 	}
 	log_set_level(cfg.log_level);
@@ -141,9 +148,13 @@ main(int argc, char *argv[])
 
 	if (listen_addr == NULL && fd != -1) {
 		/* One worker on a socket someone else manages. */
-		if (server_drop_privileges(cfg.user, err, sizeof(err)) == -1 ||
-		    app_init(&app, &cfg, err, sizeof(err)) == -1)
+		if (server_drop_privileges(cfg.user, err, sizeof(err)) == -1)
 			fatal(err);
+		if (app_init(&app, &cfg, err, sizeof(err)) == -1) {
+			if (fd == STDIN_FILENO)
+				return server_run_unavailable(fd, err);
+			fatal(err);
+		}
 		(void)db_ready(app.db);
 		rc = server_run(&app, fd);
 		app_free(&app);
