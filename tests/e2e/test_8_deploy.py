@@ -454,3 +454,207 @@ def test_basic_auth_sample_on_cgi_fcgid_and_proxy_fcgi():
             finally:
                 a.cleanup()
     assert not failures, " | ".join(failures)
+
+
+# ------------------------------------------------------------------ shared hosting: suexec, userdir, a hosted PostgreSQL
+
+HOST_USER = "pgtestuser"
+SUEXEC_LOG = "/var/log/apache2/suexec.log"
+
+
+class HostedPostgres:
+    """A private PostgreSQL cluster on 127.0.0.1 that takes passwords over TCP,
+    as a hosting provider's database server does; one role and database."""
+
+    def __init__(self, role):
+        self.dir = tempfile.mkdtemp(prefix="patgate-hostedpg-")
+        self.role, self.password = role, "pw-" + os.urandom(12).hex()
+        self.superpw = "su-" + os.urandom(12).hex()
+        pg = pwd.getpwnam("postgres")
+        os.chown(self.dir, pg.pw_uid, pg.pw_gid)
+        os.chmod(self.dir, 0o700)
+        self.data = os.path.join(self.dir, "data")
+        pwfile = os.path.join(self.dir, "superuser.pw")
+        with open(pwfile, "w") as f:
+            f.write(self.superpw)
+        os.chown(pwfile, pg.pw_uid, pg.pw_gid)
+        self._pg(os.path.join(lib.PGBIN, "initdb"), "-D", self.data, "-U", "postgres",
+                 "--auth=scram-sha-256", "--pwfile=" + pwfile, "-E", "UTF8", "--no-locale",
+                 "--no-sync")
+        os.unlink(pwfile)
+        last = ""
+        for _ in range(3):
+            self.port = apache.free_port()
+            p = self._pg(os.path.join(lib.PGBIN, "pg_ctl"), "-D", self.data, "-l",
+                         os.path.join(self.dir, "postgresql.log"), "-w", "-t", "30", "start",
+                         "-o", "-c listen_addresses=127.0.0.1 -c port=%d "
+                         "-c unix_socket_directories=%s -c fsync=off" % (self.port, self.dir),
+                         check=False)
+            if p.returncode == 0:
+                break
+            last = p.stdout + p.stderr
+        else:
+            raise AssertionError("the hosted PostgreSQL did not start: %s" % last)
+        self.psql("CREATE ROLE %s LOGIN PASSWORD '%s'" % (role, self.password))
+        self.psql("CREATE DATABASE %s OWNER %s" % (role, role))
+
+    @staticmethod
+    def _pg(*cmd, check=True):
+        p = subprocess.run(["/usr/sbin/runuser", "-u", "postgres", "--", *cmd], capture_output=True,
+                           text=True, timeout=60, cwd="/")
+        if check and p.returncode != 0:
+            raise AssertionError("%s: %s%s" % (cmd[0], p.stdout, p.stderr))
+        return p
+
+    def url(self):
+        return "host=127.0.0.1 port=%d dbname=%s user=%s password=%s" % (
+            self.port, self.role, self.role, self.password)
+
+    def psql(self, query, db="postgres"):
+        """Run SQL as the superuser over TCP; rows as lists of strings."""
+        out = subprocess.run([os.path.join(lib.PGBIN, "psql"), "-X", "-q", "-At", "-F", "\t",
+                              "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1", "-p", str(self.port),
+                              "-U", "postgres", "-d", db, "-c", query],
+                             env=dict(os.environ, PGPASSWORD=self.superpw), check=True,
+                             capture_output=True, text=True, timeout=30).stdout
+        return [line.split("\t") for line in out.splitlines() if line]
+
+    def stop(self):
+        self._pg(os.path.join(lib.PGBIN, "pg_ctl"), "-D", self.data, "-m", "fast", "-w",
+                 "stop", check=False)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def _host_user():
+    """The unprivileged hosting customer, made if absent, with no kit left from before."""
+    try:
+        pw = pwd.getpwnam(HOST_USER)
+    except KeyError:
+        subprocess.run(["/usr/sbin/useradd", "-m", "-s", "/bin/sh", HOST_USER], check=True)
+        pw = pwd.getpwnam(HOST_USER)
+    for d in ("public_html", "patgate"):
+        shutil.rmtree(os.path.join(pw.pw_dir, d), ignore_errors=True)
+    return pw
+
+
+def _as_user(script, user=HOST_USER, timeout=120):
+    """Run a shell script as the user, in their home, with a login's HOME."""
+    home = pwd.getpwnam(user).pw_dir
+    p = subprocess.run(["/usr/sbin/runuser", "-u", user, "--", "sh", "-euc", script], cwd=home,
+                       env={"HOME": home, "PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C"},
+                       capture_output=True, text=True, timeout=timeout)
+    assert p.returncode == 0, "as %s: %s\n%s%s" % (user, script, p.stdout, p.stderr)
+    return p.stdout
+
+
+def _install_kit(pw, db):
+    """README.md's "Shared hosting" steps, run as the user in their shell."""
+    build = os.path.dirname(PROGRAM)
+    # 1. make install into their home.  The build is root's: bring it up to date first.
+    subprocess.run(["make", "-s", "-C", build], check=True, capture_output=True, timeout=300)
+    _as_user("make -s -C %s install prefix=$HOME/patgate >/dev/null" % build)
+    conf_dir = os.path.join(pw.pw_dir, "patgate", "etc", "patgate")
+    shutil.copy(os.path.join(lib.VAR, "oidc", "jwks.json"), "/tmp/patgate-hosting-jwks.json")
+    os.chmod("/tmp/patgate-hosting-jwks.json", 0o644)
+    _as_user(r"""
+cd $HOME/patgate/etc/patgate
+test "$(stat -c %%a patgate.conf)" = 600
+(umask 077
+ openssl rand 48 | basenc --base64url -w0 >pat-secret
+ openssl rand 32 | basenc --base64url -w0 >pepper)
+cp /tmp/patgate-hosting-jwks.json jwks.json
+cat >>patgate.conf <<CONF
+database_url = %s
+secret_file = $HOME/patgate/etc/patgate/pat-secret
+pepper_file = $HOME/patgate/etc/patgate/pepper
+oidc_issuer = %s
+oidc_audience = %s
+oidc_jwks_file = $HOME/patgate/etc/patgate/jwks.json
+CONF
+$HOME/patgate/bin/patgate.fcgi --config $HOME/patgate/etc/patgate/patgate.conf --migrate
+mkdir -p $HOME/public_html/cgi-bin
+cp $HOME/patgate/share/patgate/cgi-bin/patgate.cgi $HOME/public_html/cgi-bin/
+cp $HOME/patgate/share/patgate/cgi-bin/htaccess.sample $HOME/public_html/cgi-bin/.htaccess
+sed -i "s|/home/USER|$HOME|" $HOME/public_html/cgi-bin/patgate.cgi
+chmod 711 $HOME
+chmod 755 $HOME/public_html $HOME/public_html/cgi-bin $HOME/public_html/cgi-bin/patgate.cgi
+""" % (db.url(), lib.OIDC_ISSUER, lib.OIDC_AUDIENCE))
+    os.unlink("/tmp/patgate-hosting-jwks.json")
+    return os.path.join(conf_dir, "patgate.conf")
+
+
+# The host's side: Debian's stock userdir.conf, suexec as Debian ships it (for
+# ~user requests mod_userdir calls it; mod_suexec is needed only for
+# SuexecUserGroup), and CGI in each ~/public_html/cgi-bin as Apache's per-user
+# web directory howto has it.
+HOST_CONFIG = """
+Include /etc/apache2/mods-available/userdir.conf
+<Directory "/home/*/public_html/cgi-bin/">
+    Options ExecCGI
+    SetHandler cgi-script
+</Directory>
+<FilesMatch "^\\.ht">
+    Require all denied
+</FilesMatch>
+"""
+
+
+def test_shared_hosting_under_suexec_and_userdir():
+    if not os.path.exists("/usr/lib/apache2/suexec"):
+        raise lib.Skip("apache2-suexec-custom is not installed")
+    pw = _host_user()
+    db = HostedPostgres("hosted_" + os.urandom(3).hex())
+    failures = []
+    try:
+        config = _install_kit(pw, db)
+        cgi_bin = os.path.join(pw.pw_dir, "public_html", "cgi-bin")
+        # Beside the kit, what it avoids: the program itself with SetEnv (which
+        # suexec drops), and the wrapper under a .htaccess that grants nothing
+        # more than Debian's userdir does (another name: the kit's <Files
+        # "patgate.cgi"> would match it in a subdirectory too).
+        _as_user(r"""
+cd $HOME/public_html/cgi-bin
+mkdir setenv nogrant
+cp $HOME/patgate/bin/patgate.fcgi setenv/direct.cgi
+printf '<Files "direct.cgi">\n CGIPassAuth On\n SetEnv PATGATE_CONFIG %s\n</Files>\n' >setenv/.htaccess
+cp patgate.cgi nogrant/other.cgi
+sed -e '/Require all granted/d' -e 's/patgate\.cgi/other.cgi/' .htaccess >nogrant/.htaccess
+chmod 755 setenv nogrant
+""" % config)
+        rows = lambda email: int(db.psql("SELECT count(*) FROM pat WHERE owner_email = '%s'"
+                                         % email, db=db.role)[0][0])
+        prefix = "/~%s/cgi-bin" % HOST_USER
+        for name, modules, mpm in CGI_FLAVOURS:
+            a = apache.Apache(modules + ["userdir"], mpm=mpm)
+            try:
+                _started(a, HOST_CONFIG)
+                try:
+                    before = os.path.getsize(SUEXEC_LOG)
+                except OSError:
+                    before = 0
+                surface = "shared hosting under %s" % name
+                drive(surface, a.port, prefix + "/patgate.cgi", rows=rows)
+                with open(SUEXEC_LOG, errors="replace") as f:
+                    f.seek(before)
+                    ran = f.read()
+                assert "(%d/%s)" % (pw.pw_uid, HOST_USER) in ran and "cmd: patgate.cgi" in ran, \
+                    "suexec did not run patgate.cgi as %s: %s" % (HOST_USER, ran[-500:])
+                assert "crit" not in ran and "error" not in ran.lower(), ran[-800:]
+
+                r = request("GET", prefix + "/setenv/direct.cgi/pat/v1/health", port=a.port)
+                _json(surface + ", SetEnv", r, 503, "unavailable",
+                      "the program run straight, with SetEnv PATGATE_CONFIG")
+                ident = id_token()
+                made = request("POST", prefix + "/nogrant/other.cgi/pat/v1", port=a.port,
+                               token=ident, json_body={"days": 1, "description": "x"})
+                assert made.status == 201, made
+                r = request("DELETE", prefix + "/nogrant/other.cgi/pat/v1/" +
+                            made.json()["id"], port=a.port, token=ident)
+                assert r.status == 403, "Debian's userdir let DELETE through: %r" % r
+            except Exception as e:      # noqa: BLE001 - report both flavours
+                failures.append("%s: %s" % (name, e))
+            finally:
+                a.cleanup()
+    finally:
+        db.stop()
+    assert not failures, " | ".join(failures)
