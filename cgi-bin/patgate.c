@@ -3,7 +3,8 @@
  *
  * A thin main: read the arguments and the configuration, then serve in one
  * of three ways (FastCGI on an inherited socket, a supervised pool on
- * --listen, or one plain CGI request), or run a maintenance command.
+ * --listen or on systemd's socket, or one plain CGI request), or run a
+ * maintenance command.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -27,8 +28,9 @@ usage(FILE *f)
 	    "       patgate.fcgi [--config FILE] --migrate | --check-config | --version\n"
 	    "\n"
 	    "With --listen (or the listen key) it opens the socket and supervises\n"
-	    "N workers.  Started on a FastCGI socket (spawn-fcgi, mod_fcgid,\n"
-	    "systemd) it serves that socket; started as a CGI program it answers\n"
+	    "N workers; given a socket by systemd (LISTEN_FDS) it supervises N\n"
+	    "workers on that.  Started with a FastCGI socket on fd 0 (spawn-fcgi,\n"
+	    "mod_fcgid) it serves that socket; started as a CGI program it answers\n"
 	    "one request.\n");
 }
 
@@ -146,8 +148,17 @@ main(int argc, char *argv[])
 		return 0;
 	}
 
+	if (listen_addr == NULL && fd != -1 && fd != STDIN_FILENO && !cgi) {
+		/*
+		 * systemd's socket (LISTEN_FDS): the same supervised pool as
+		 * --listen, on a socket systemd made and keeps.
+		 */
+		if (workers == 0)
+			workers = config_workers(&cfg);
+		return server_supervise(config_path, &cfg, fd, workers, "systemd:3");
+	}
 	if (listen_addr == NULL && fd != -1) {
-		/* One worker on a socket someone else manages. */
+		/* One worker on a socket someone else manages (spawn-fcgi, mod_fcgid). */
 		if (server_drop_privileges(cfg.user, err, sizeof(err)) == -1)
 			fatal(err);
 		if (app_init(&app, &cfg, err, sizeof(err)) == -1) {
