@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "auth.h"
+#include "cors.h"
 #include "log.h"
 #include "response.h"
 #include "router.h"
@@ -17,8 +18,10 @@ app_gen(void)
 {
 	yajl_gen g = yajl_gen_alloc(NULL);
 
-	if (g != NULL)
-		yajl_gen_config(g, yajl_gen_validate_utf8, 1);
+	/*
+	 * No UTF-8 check on output: every string written was checked on the
+	 * way in (json.c, identity.c) or comes from a UTF8 database.
+	 */
 	return g;
 }
 
@@ -28,6 +31,13 @@ app_init(struct app *app, struct config *cfg, char *err, size_t errsz)
 	int i, ok;
 
 	memset(app, 0, sizeof(*app));
+	/*
+	 * glibc raises its mmap threshold after a large block is freed, and
+	 * then keeps the next one in the heap for good; fixed, every block of
+	 * 128 KiB and more goes back to the system when it is freed.
+	 */
+	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+	mallopt(M_TRIM_THRESHOLD, 256 * 1024);
 	app->cfg = *cfg;
 	memset(cfg, 0, sizeof(*cfg));
 	log_set_level(app->cfg.log_level);
@@ -46,6 +56,7 @@ app_init(struct app *app, struct config *cfg, char *err, size_t errsz)
 		return -1;
 	}
 	app->db = db_new(app->cfg.database_url);
+	ratelimit_init(&app->lists, APP_LIST_RATE, APP_LIST_BURST);
 	for (i = 0; i < APP_REQUESTS; i++)
 		request_init(&app->req[i], app, app->gen[i]);
 	return 0;
@@ -94,9 +105,10 @@ app_log(const struct request *req)
 }
 
 /*
- * After a large answer (a long list), give the memory it took back to the
- * system: the response buffers keep their size between requests, and
- * without a trim the heap keeps its high-water mark for good.
+ * After a large answer (a long list), give the memory it took back: yajl
+ * keeps its buffer's size between requests.  Buffers that large are mapped
+ * on their own (app_init fixes the mmap threshold), so freeing one returns
+ * it to the system at once.
  */
 static void
 app_shrink(struct request *req)
@@ -118,8 +130,6 @@ app_shrink(struct request *req)
 		}
 		req->gen = app->gen[i];
 	}
-	response_free();
-	malloc_trim(0);
 }
 
 static void
@@ -142,9 +152,13 @@ app_serve(struct request *req, char **envp, FCGX_Stream *in, FCGX_Stream *out)
 	route_handler handler;
 	enum error e;
 
-	if ((e = request_begin(req, envp, in, out)) == ERR_OK &&
-	    (e = router_find(req, &handler)) == ERR_OK)
+	e = request_begin(req, envp, in, out);
+	if (req->app != NULL)
+		cors_begin(req, req->app->cfg.cors_origins);
+	if (e == ERR_OK && (e = router_find(req, &handler)) == ERR_OK)
 		e = handler(req);
+	else if (e == ERR_METHOD && strcmp(req->method, "OPTIONS") == 0)
+		e = cors_preflight(req);
 	if (e == ERR_OK && req->pending != NULL) {
 		/*
 		 * The caller's identity may point into the OIDC cache, which the

@@ -11,10 +11,18 @@
 #include "db.h"
 #include "jose.h"
 #include "jwks.h"
+#include "ratelimit.h"
 #include "request.h"
 
 #define APP_REQUESTS	2
 #define APP_LARGE_ANSWER (64 * 1024)	/* bytes of body after which memory is given back */
+/*
+ * A list of 500 tokens costs a worker about ten checks: an owner may ask
+ * for lists this often a second per worker (and this many at once), so
+ * that no caller looping on lists can crowd out the edge checks.
+ */
+#define APP_LIST_RATE	10
+#define APP_LIST_BURST	30
 
 struct app {
 	struct config		 cfg;
@@ -23,6 +31,7 @@ struct app {
 	struct jose_hmac	*pepper;	/* hashes PATs for the database */
 	struct jwks_cache	 jwks;		/* OIDC keys; path NULL when off */
 	yajl_gen		 claims_gen;	/* PAT claims */
+	struct ratelimit	 lists;		/* lists by owner (APP_LIST_RATE) */
 	/* One request being read while another's answer waits on its commit. */
 	yajl_gen		 gen[APP_REQUESTS];	/* their response bodies */
 	struct request		 req[APP_REQUESTS];

@@ -73,7 +73,8 @@ auth_pat(struct request *req, const char *token, size_t len)
 
 	if ((e = token_check(req, token, len, auth_client_addr(req), &row)) != ERR_OK)
 		return e;
-	c->via = CALLER_PAT;
+	c->via = row.group != NULL ? CALLER_TEAM : CALLER_PAT;
+	c->group = row.group;
 	c->email = row.email;
 	c->name = row.name;
 	c->groups = row.groups;

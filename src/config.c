@@ -18,6 +18,7 @@
 #include <openssl/crypto.h>
 
 #include "alloc.h"
+#include "cors.h"
 #include "jose.h"
 
 #ifndef SYSCONFDIR
@@ -54,6 +55,7 @@ static const struct config_key config_keys[] = {
 	CB(oidc_require_verified_email, "on"),
 	CB(trust_remote_user, "off"),
 	CS(trusted_proxies, ""),
+	CS(cors_origins, ""),
 	CS(introspect_secret, ""),
 	CS(listen, ""),
 	CI(workers, "0", 0, 256),
@@ -449,6 +451,10 @@ config_load(struct config *cfg, const char *path, char *err, size_t errsz)
 		    config_keys];
 		return config_fail(err, errsz, o, cfg->issuer[0] ? "audience" :
 		    "issuer", "must not be empty");
+	}
+	if (cors_origins_check(cfg->cors_origins, why, sizeof(why)) == -1) {
+		o = &origins[config_find("cors_origins") - config_keys];
+		return config_fail(err, errsz, o, "cors_origins", "%s", why);
 	}
 	if (cfg->oidc_jwks_file[0] != '\0' &&
 	    (cfg->oidc_issuer[0] == '\0' || cfg->oidc_audience[0] == '\0')) {

@@ -24,6 +24,7 @@ struct config {
 	int		 oidc_require_verified_email;
 	int		 trust_remote_user;
 	char		*trusted_proxies;
+	char		*cors_origins;
 	char		*introspect_secret;
 	char		*listen;
 	long		 workers;		/* 0: one per CPU, at least 2 */

@@ -10,16 +10,21 @@
 
 struct db;
 
-/* A token's row as the API shows it.  Strings live in the request arena. */
+/*
+ * A token's row as the API shows it.  Strings live in the request arena.
+ * A PAT belongs to the user email; a team token (group set) belongs to that
+ * group, and email is the member who created it.
+ */
 struct pat_row {
 	const char	*id;
 	const char	*email;
 	const char	*name;
 	const char	**groups;
 	size_t		 ngroups;
+	const char	*group;		/* a team token's group; NULL for a PAT */
 	const char	*description;
 	const char	*updated_by;
-	long long	 days;
+	long long	 days, hours, minutes;
 	int64_t		 created_ms, updated_ms, expires_ms, last_used_ms;
 	int		 has_expires, has_last_used, revoked;
 };
@@ -32,8 +37,9 @@ struct pat_new {
 	const char		*name;
 	const char *const	*groups;
 	size_t			 ngroups;
+	const char		*group;		/* a team token's group; NULL for a PAT */
 	const char		*description;
-	long long		 days;
+	long long		 days, hours, minutes;
 	int64_t			 created_us;	/* microseconds, so that "newest first" is exact */
 	int64_t			 expires_ms;
 	long			 cap;		/* max_tokens_per_user */
@@ -58,10 +64,16 @@ enum error	 db_pat_insert_result(struct db *);
 /* The newest limit tokens of an owner that are not revoked. */
 enum error	 db_pat_list(struct db *, struct arena *, const char *email, long limit,
 		    struct pat_row **rows, size_t *nrows);
+/* The newest limit team tokens, not revoked, of any of these groups. */
+enum error	 db_team_list(struct db *, struct arena *, const char *const *groups,
+		    size_t ngroups, long limit, struct pat_row **rows, size_t *nrows);
 enum error	 db_pat_get(struct db *, struct arena *, const char *id,
 		    const char *email, struct pat_row *);
+/* Revoke a user's PAT, or (group_of set) a team token of one of those groups. */
 enum error	 db_pat_revoke(struct db *, const char *id, const char *email,
 		    const char *by);
+enum error	 db_team_revoke(struct db *, const char *id, const char *const *groups,
+		    size_t ngroups, const char *by);
 /*
  * Find the token whose HMAC this is, and in the same statement record its
  * use (at most once a minute) from addr (may be NULL).  ERR_NOT_FOUND if

@@ -37,6 +37,10 @@ static const struct error_info error_table[ERR__COUNT] = {
 	    "the caller may not do this" },
 	[ERR_LIMIT] = { 409, "Conflict", "limit_reached",
 	    "the owner already has the most live tokens allowed (max_tokens_per_user)" },
+	[ERR_CORS_ORIGIN] = { 403, "Forbidden", "cors_origin_not_allowed",
+	    "this origin is not in cors_origins" },
+	[ERR_RATE] = { 429, "Too Many Requests", "too_many_requests",
+	    "this caller asks for lists too often; retry in a second" },
 	[ERR_INTERNAL] = { 500, "Internal Server Error", "internal",
 	    "an unexpected error happened; the log has the details" },
 };

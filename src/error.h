@@ -20,6 +20,8 @@ enum error {
 	ERR_MISCONFIGURED,	/* CGI: the configuration cannot be loaded */
 	ERR_FORBIDDEN,		/* a known caller that may not do this */
 	ERR_LIMIT,		/* the owner has max_tokens_per_user live tokens */
+	ERR_CORS_ORIGIN,	/* a preflight from an origin not in cors_origins */
+	ERR_RATE,		/* the caller asks for this too often */
 	ERR_INTERNAL,
 	ERR__COUNT
 };

@@ -455,6 +455,8 @@ json_decode(const char *body, size_t len, const struct json_field *fields,
 
 		*bad = f;
 		if (s.seen[i] == SEEN_NOTHING) {
+			if (f->optional)
+				continue;
 			*why = "is required";
 			return ERR_INVALID_FIELD;
 		}
@@ -463,6 +465,9 @@ json_decode(const char *body, size_t len, const struct json_field *fields,
 			    (long long *)dst);
 		else {
 			msg = json_field_text(f, s.seen[i], s.raw[i], s.rawlen[i]);
+			if (msg != NULL && *msg == '\0' && f->check != NULL &&
+			    (msg = f->check(s.raw[i])) == NULL)
+				msg = "";
 			*(const char **)dst = s.raw[i];
 		}
 		if (msg == NULL) {
@@ -486,15 +491,49 @@ json_decode(const char *body, size_t len, const struct json_field *fields,
 
 /* ------------------------------------------------------------------ output */
 
+static void
+json_digits2(char *p, int v)
+{
+	p[0] = (char)('0' + v / 10);
+	p[1] = (char)('0' + v % 10);
+}
+
+/*
+ * A list writes four dates per token, so this does by arithmetic what
+ * gmtime_r and strftime do by table and locale: the proleptic Gregorian
+ * date of a day count (H. Hinnant's days-to-civil).
+ */
 void
 json_time_format(char out[25], int64_t ms)
 {
-	time_t secs = (time_t)(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
-	int frac = (int)(ms - (int64_t)secs * 1000);
-	struct tm tm;
+	int64_t secs = ms >= 0 ? ms / 1000 : (ms - 999) / 1000;
+	int64_t days = secs >= 0 ? secs / 86400 : (secs - 86399) / 86400;
+	int64_t sod = secs - days * 86400, z = days + 719468, era, doe, yoe, y, doy, mp;
+	int frac = (int)(ms - secs * 1000), month, day;
 
-	gmtime_r(&secs, &tm);
-	strftime(out, 20, "%Y-%m-%dT%H:%M:%S", &tm);
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	doe = z - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	y = yoe + era * 400;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	day = (int)(doy - (153 * mp + 2) / 5 + 1);
+	month = (int)(mp < 10 ? mp + 3 : mp - 9);
+	y += month <= 2;
+	if (y < 0 || y > 9999)
+		y = y < 0 ? 0 : 9999;	/* outside RFC 3339: never stored */
+	json_digits2(out, (int)(y / 100));
+	json_digits2(out + 2, (int)(y % 100));
+	out[4] = '-';
+	json_digits2(out + 5, month);
+	out[7] = '-';
+	json_digits2(out + 8, day);
+	out[10] = 'T';
+	json_digits2(out + 11, (int)(sod / 3600));
+	out[13] = ':';
+	json_digits2(out + 14, (int)(sod / 60 % 60));
+	out[16] = ':';
+	json_digits2(out + 17, (int)(sod % 60));
 	out[19] = '.';
 	out[20] = (char)('0' + frac / 100);
 	out[21] = (char)('0' + frac / 10 % 10);

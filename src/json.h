@@ -15,12 +15,15 @@ enum json_kind {
 	JSON_TEXT	/* a non-blank string without control characters: char * */
 };
 
-/* One declared field of a request object.  Every declared field is required. */
+/* One declared field of a request object, required unless it says otherwise. */
 struct json_field {
 	const char	*name;
 	enum json_kind	 kind;
 	long long	 min, max;	/* value range, or length in code points */
 	size_t		 offset;	/* where the value goes in the target */
+	int		 optional;	/* absent: the target keeps what it holds */
+	/* JSON_TEXT: a further rule; NULL when the text is acceptable, else why not. */
+	const char	*(*check)(const char *);
 };
 
 /* 0 when s is exactly one JSON value in strict RFC 8259 syntax and strict UTF-8. */

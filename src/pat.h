@@ -1,4 +1,4 @@
-/* pat.h - the Terrakube-compatible PAT API: create, list, get, revoke. */
+/* pat.h - Terrakube's token APIs: PATs and team tokens. */
 #ifndef PATGATE_PAT_H
 #define PATGATE_PAT_H
 
@@ -8,5 +8,9 @@ enum error	pat_create(struct request *);	/* POST /pat/v1, POST /api/v1 */
 enum error	pat_list(struct request *);	/* GET /pat/v1 */
 enum error	pat_get(struct request *);	/* GET /pat/v1/{id} */
 enum error	pat_revoke(struct request *);	/* DELETE /pat/v1/{id} */
+enum error	team_create(struct request *);	/* POST /access-token/v1/teams */
+enum error	team_list(struct request *);	/* GET /access-token/v1/teams */
+enum error	team_current(struct request *);	/* GET .../teams/current-teams */
+enum error	team_revoke(struct request *);	/* DELETE .../teams/{id} */
 
 #endif

@@ -181,6 +181,8 @@ request_end(struct request *req)
 	memset(&req->p, 0, sizeof(req->p));
 	memset(&req->auth, 0, sizeof(req->auth));
 	req->media = MEDIA_NONE;
+	req->cors_origin = NULL;
+	req->cors_path = 0;
 	req->declared = -1;
 	req->chunked = 0;
 	req->method = req->path = req->param = NULL;

@@ -20,7 +20,13 @@
 
 struct app;
 
-enum caller_via { CALLER_NONE, CALLER_PAT, CALLER_OIDC, CALLER_REMOTE_USER };
+enum caller_via {
+	CALLER_NONE,
+	CALLER_PAT,		/* a PAT: its owner */
+	CALLER_TEAM,		/* a team token: its group, nothing else */
+	CALLER_OIDC,
+	CALLER_REMOTE_USER
+};
 
 /* Who is calling (CONTRACT 2).  Strings live in the request arena. */
 struct caller {
@@ -29,7 +35,8 @@ struct caller {
 	const char	*name;		/* never ends in " (Token)" */
 	const char	**groups;
 	size_t		 ngroups;
-	const char	*pat_id;	/* the PAT used, when via == CALLER_PAT */
+	const char	*group;		/* via CALLER_TEAM: the token's group */
+	const char	*pat_id;	/* the token used, via CALLER_PAT or CALLER_TEAM */
 	int64_t		 expires_ms;	/* that PAT's expiry, when has_expires */
 	int		 has_expires;
 };
@@ -61,6 +68,9 @@ struct request {
 	char		 id[40];	/* the request id put in every log line */
 	struct timespec	 start;
 	struct arena	 arena;		/* everything else allocated for the request */
+
+	const char	*cors_origin;	/* a listed Origin: every answer names it */
+	int		 cors_path;	/* the path takes part in CORS */
 
 	/* The headers, parsed once by header.c's rules. */
 	struct authorization auth;

@@ -50,26 +50,39 @@ response_send(struct request *req)
 	req->sent = 1;
 	if (yajl_gen_get_buf(req->gen, &body, &body_len) != yajl_gen_status_ok)
 		body_len = 0;
-	need = 512 + req->headers_len + body_len;
+	/* Only the head goes through this buffer; the body is written from yajl's. */
+	need = 512 + req->headers_len +
+	    (req->cors_origin != NULL ? strlen(req->cors_origin) : 0);
 	if (need > response_cap) {
 		response_cap = need * 2;
 		response_buf = xrealloc(response_buf, response_cap);
 	}
-	n = snprintf(response_buf, response_cap,
-	    "Status: %d %s\r\n%sContent-Length: %zu\r\n"
-	    "Cache-Control: no-store\r\nX-Request-Id: %s\r\n",
-	    req->status, error_reason(req->status),
-	    body_len > 0 ? "Content-Type: application/json; charset=utf-8\r\n" : "",
-	    body_len, req->id);
+	/* A 204 has no body and so no Content-Length (RFC 9110 8.6). */
+	if (req->status == 204)
+		n = snprintf(response_buf, response_cap, "Status: 204 %s\r\n"
+		    "Cache-Control: no-store\r\nX-Request-Id: %s\r\n",
+		    error_reason(204), req->id);
+	else
+		n = snprintf(response_buf, response_cap,
+		    "Status: %d %s\r\n%sContent-Length: %zu\r\n"
+		    "Cache-Control: no-store\r\nX-Request-Id: %s\r\n",
+		    req->status, error_reason(req->status),
+		    body_len > 0 ? "Content-Type: application/json; charset=utf-8\r\n" : "",
+		    body_len, req->id);
 	head = (size_t)n;
+	/* Errors and 401s included: the UI must be able to read why (CONTRACT 3). */
+	if (req->cors_origin != NULL)
+		head += (size_t)snprintf(response_buf + head, response_cap - head,
+		    "Access-Control-Allow-Origin: %s\r\nVary: Origin\r\n",
+		    req->cors_origin);
 	if (req->headers_len > 0)
 		memcpy(response_buf + head, req->headers, req->headers_len);
 	head += req->headers_len;
 	memcpy(response_buf + head, "\r\n", 2);
 	head += 2;
+	response_write(req, response_buf, head);
 	if (body_len > 0)
-		memcpy(response_buf + head, body, body_len);
-	response_write(req, response_buf, head + body_len);
+		response_write(req, (const char *)body, body_len);
 }
 
 void
@@ -92,6 +105,9 @@ response_error(struct request *req, enum error e)
 		break;
 	case ERR_METHOD:
 		request_header(req, "Allow", req->allow != NULL ? req->allow : "");
+		break;
+	case ERR_RATE:
+		request_header(req, "Retry-After", "1");
 		break;
 	case ERR_UNAVAILABLE:
 	case ERR_SCHEMA:

@@ -25,6 +25,10 @@ static const struct route routes[] = {
 	{ "/api/v1", "POST", pat_create, "POST" },
 	{ "/pat/v1/*", "GET", pat_get, "GET, DELETE" },
 	{ "/pat/v1/*", "DELETE", pat_revoke, "GET, DELETE" },
+	{ "/access-token/v1/teams", "GET", team_list, "GET, POST" },
+	{ "/access-token/v1/teams", "POST", team_create, "GET, POST" },
+	{ "/access-token/v1/teams/current-teams", "GET", team_current, "GET" },
+	{ "/access-token/v1/teams/*", "DELETE", team_revoke, "DELETE" },
 	{ "/demo/whoami", "GET", demo_whoami, "GET" },
 };
 

@@ -48,55 +48,82 @@ token_owner_name(struct request *req, const char *name)
 	return name;
 }
 
+/* "<text><suffix>" in the arena. */
+static const char *
+token_suffixed(struct request *req, const char *text, const char *suffix)
+{
+	size_t n = strlen(text) + strlen(suffix) + 1;
+	char *s;
+
+	if ((s = arena_alloc(&req->arena, n)) == NULL)
+		return NULL;
+	strcpy(stpcpy(s, text), suffix);
+	return s;
+}
+
 enum error
-token_mint(struct request *req, const struct caller *owner, long long days,
-    const char *description, struct token_minted *m)
+token_mint(struct request *req, const struct caller *creator,
+    const struct token_spec *spec, struct token_minted *m)
 {
 	struct app *app = req->app;
 	yajl_gen g = app->claims_gen;
 	const unsigned char *claims;
-	const char *name;
-	char *display;
-	size_t claims_len, i, cap, n;
+	const char *name, *sub, *display;
+	size_t claims_len, i, cap;
 	int64_t now_us = token_now_us(), iat = now_us / 1000000;
+	int64_t lifetime = spec->days * 86400 + spec->hours * 3600 + spec->minutes * 60;
 
 	memset(m, 0, sizeof(*m));
-	if (uuid_v4(m->id) == -1 || (name = token_owner_name(req, owner->name)) == NULL)
+	if (uuid_v4(m->id) == -1)
 		return ERR_INTERNAL;
-	n = strlen(name) + sizeof(TOKEN_NAME_SUFFIX);
-	if ((display = arena_alloc(&req->arena, n)) == NULL)
-		return ERR_INTERNAL;
-	strcpy(stpcpy(display, name), TOKEN_NAME_SUFFIX);
+	/* A PAT is its owner's; a team token is its group's (CONTRACT 4). */
+	if (spec->group == NULL) {
+		if ((name = token_owner_name(req, creator->name)) == NULL ||
+		    (sub = display = token_suffixed(req, name, TOKEN_NAME_SUFFIX)) == NULL)
+			return ERR_INTERNAL;
+	} else {
+		name = spec->group;
+		if ((sub = token_suffixed(req, name, TOKEN_TEAM_SUFFIX)) == NULL ||
+		    (display = token_suffixed(req, name, TOKEN_NAME_SUFFIX)) == NULL)
+			return ERR_INTERNAL;
+	}
 
 	/* A token made by a token cannot outlive it (CONTRACT 4). */
-	if (owner->via == CALLER_PAT && owner->has_expires &&
-	    (days == 0 || iat + days * 86400 > owner->expires_ms / 1000))
-		return request_fail(req, ERR_INVALID_FIELD, "days", "days must not "
-		    "make a token that outlives the token that makes it");
+	if ((creator->via == CALLER_PAT || creator->via == CALLER_TEAM) &&
+	    creator->has_expires &&
+	    (lifetime == 0 || iat + lifetime > creator->expires_ms / 1000))
+		return request_fail(req, ERR_INVALID_FIELD, "days", "days, hours and "
+		    "minutes must not make a token that outlives the token that "
+		    "makes it");
 
 	/* Terrakube's claims, in Terrakube's order. */
 	yajl_gen_reset(g, NULL);
 	yajl_gen_clear(g);
 	yajl_gen_map_open(g);
 	json_key_str(g, "iss", app->cfg.issuer);
-	json_key_str(g, "sub", display);
+	json_key_str(g, "sub", sub);
 	json_str(g, "aud");
 	yajl_gen_array_open(g);
 	json_str(g, app->cfg.audience);
 	yajl_gen_array_close(g);
 	json_key_str(g, "jti", m->id);
-	json_key_str(g, "email", owner->email);
+	json_key_str(g, "email", creator->email);
+	if (spec->group != NULL)
+		json_key_str(g, "description", spec->description);
 	json_str(g, "email_verified");
 	yajl_gen_bool(g, 1);
 	json_key_str(g, "name", display);
 	json_str(g, "groups");
 	yajl_gen_array_open(g);
-	for (i = 0; i < owner->ngroups; i++)
-		json_str(g, owner->groups[i]);
+	if (spec->group != NULL)
+		json_str(g, spec->group);
+	else
+		for (i = 0; i < creator->ngroups; i++)
+			json_str(g, creator->groups[i]);
 	yajl_gen_array_close(g);
 	json_key_int(g, "iat", iat);
-	if (days > 0)
-		json_key_int(g, "exp", iat + days * 86400);
+	if (lifetime > 0)
+		json_key_int(g, "exp", iat + lifetime);
 	yajl_gen_map_close(g);
 	if (yajl_gen_get_buf(g, &claims, &claims_len) != yajl_gen_status_ok)
 		return ERR_INTERNAL;
@@ -117,14 +144,23 @@ token_mint(struct request *req, const struct caller *owner, long long days,
 		return ERR_INTERNAL;
 
 	m->row.id = m->id;
-	m->row.email = owner->email;
+	m->row.email = creator->email;
 	m->row.name = name;
-	m->row.groups = owner->groups;
-	m->row.ngroups = owner->ngroups;
-	m->row.description = description;
-	m->row.days = days;
+	if (spec->group != NULL) {
+		m->group_list[0] = spec->group;
+		m->row.groups = m->group_list;
+		m->row.ngroups = 1;
+	} else {
+		m->row.groups = creator->groups;
+		m->row.ngroups = creator->ngroups;
+	}
+	m->row.group = spec->group;
+	m->row.description = spec->description;
+	m->row.days = spec->days;
+	m->row.hours = spec->hours;
+	m->row.minutes = spec->minutes;
 	m->row.created_us = now_us;
-	m->row.expires_ms = days > 0 ? (iat + days * 86400) * 1000 : -1;
+	m->row.expires_ms = lifetime > 0 ? (iat + lifetime) * 1000 : -1;
 	m->row.cap = app->cfg.max_tokens_per_user;
 	return ERR_OK;
 }

@@ -55,6 +55,7 @@ verify_get(struct request *req)
 	struct pat_row row;
 	const char *groups;
 	enum error e;
+	int team;
 
 	if (a->scheme != AUTH_BEARER)
 		return ERR_UNAUTHORIZED;
@@ -62,11 +63,17 @@ verify_get(struct request *req)
 		return ERR_INVALID_TOKEN;
 	if ((e = token_check(req, a->cred, a->len, auth_client_addr(req), &row)) != ERR_OK)
 		return e;
+	/*
+	 * At the edge a team token is its group, not the member who made it:
+	 * no X-Pat-Email, so a backend that keys on email never takes it for
+	 * that person (CONTRACT 4).
+	 */
+	team = row.group != NULL;
 	groups = verify_groups_header(req, row.groups, row.ngroups);
 	/* Stored identities hold no control characters; refuse to answer if one does. */
 	if (groups == NULL || request_header(req, "X-Pat-Id", row.id) == -1 ||
-	    request_header(req, "X-Pat-Kind", "user") == -1 ||
-	    request_header(req, "X-Pat-Email", row.email) == -1 ||
+	    request_header(req, "X-Pat-Kind", team ? "team" : "user") == -1 ||
+	    (!team && request_header(req, "X-Pat-Email", row.email) == -1) ||
 	    request_header(req, "X-Pat-Name", row.name) == -1 ||
 	    request_header(req, "X-Pat-Groups", groups) == -1) {
 		log_msg(LVL_ERROR, "event=unsafe_identity id=%s", row.id);
@@ -77,12 +84,14 @@ verify_get(struct request *req)
 	json_str(req->gen, "active");
 	yajl_gen_bool(req->gen, 1);
 	json_key_str(req->gen, "id", row.id);
-	json_key_str(req->gen, "kind", "user");
-	json_key_str(req->gen, "email", row.email);
+	json_key_str(req->gen, "kind", team ? "team" : "user");
+	json_key_str(req->gen, "email", team ? NULL : row.email);
 	json_key_str(req->gen, "name", row.name);
 	json_str(req->gen, "groups");
 	verify_groups_json(req->gen, row.groups, row.ngroups);
 	json_key_time(req->gen, "expiresAt", row.expires_ms, !row.has_expires);
+	if (team)
+		json_key_str(req->gen, "createdBy", row.email);
 	yajl_gen_map_close(req->gen);
 	return ERR_OK;
 }
@@ -149,14 +158,18 @@ introspect_post(struct request *req)
 	json_str(req->gen, "active");
 	yajl_gen_bool(req->gen, e == ERR_OK);
 	if (e == ERR_OK) {
-		size_t n = strlen(row.name) + sizeof(TOKEN_NAME_SUFFIX);
+		/* The token's own sub: "<name> (Token)", or "<group> (Team Token)". */
+		const char *suffix = row.group != NULL ? TOKEN_TEAM_SUFFIX :
+		    TOKEN_NAME_SUFFIX;
 
-		if ((sub = arena_alloc(&req->arena, n)) == NULL)
+		if ((sub = arena_alloc(&req->arena, strlen(row.name) +
+		    strlen(suffix) + 1)) == NULL)
 			return ERR_INTERNAL;
-		strcpy(stpcpy(sub, row.name), TOKEN_NAME_SUFFIX);
+		strcpy(stpcpy(sub, row.name), suffix);
 		json_key_str(req->gen, "sub", sub);
 		json_key_str(req->gen, "username", row.name);
-		json_key_str(req->gen, "email", row.email);
+		if (row.group == NULL)
+			json_key_str(req->gen, "email", row.email);
 		if (row.has_expires)
 			json_key_int(req->gen, "exp", row.expires_ms / 1000);
 		json_key_int(req->gen, "iat", row.created_ms / 1000);

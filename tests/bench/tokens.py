@@ -1,14 +1,15 @@
 #!/usr/bin/env python3
 """tokens.py - valid PAT rows for the benchmark, made the way patgate makes them.
 
-  tokens.py SECRET_FILE PEPPER_FILE FIRST COUNT ROWS.csv POOL.txt POOL_SIZE
+  tokens.py SECRET_FILE PEPPER_FILE FIRST COUNT ROWS.csv POOL.txt POOL_SIZE [OWNER]
 
 Writes COUNT rows (numbered from FIRST) as CSV for psql's \\copy into pat,
 and POOL_SIZE of their tokens, spread over the whole range, into POOL.txt.
 Each token is an HS256 JWT with Terrakube's claims signed with the secret,
 and the row keeps HMAC-SHA256(pepper, token), never the token.  Owners are
-spread over 1000 users.  Each row was last used an hour ago, so the first
-check of each token writes its last use, and the next comes a minute later.
+spread over 1000 users, or with OWNER (an email) every row is OWNER's.  Each
+row was last used an hour ago, so the first check of each token writes its
+last use, and the next comes a minute later.
 """
 import base64
 import hashlib
@@ -36,6 +37,7 @@ def main():
     secret, pepper = key(sys.argv[1]), key(sys.argv[2])
     first, count = int(sys.argv[3]), int(sys.argv[4])
     rows_path, pool_path, pool_size = sys.argv[5], sys.argv[6], int(sys.argv[7])
+    owner = sys.argv[8] if len(sys.argv) > 8 else None
     rng = random.Random(first)
     pick = set(rng.sample(range(first, first + count), min(pool_size, count)))
     now = int(time.time())
@@ -44,8 +46,10 @@ def main():
     used_iso = time.strftime("%Y-%m-%d %H:%M:%S+00", time.gmtime(now - 3600))
     with open(rows_path, "w") as rows, open(pool_path, "a") as pool:
         for i in range(first, first + count):
-            email = "user%d@bench.example" % (i % 1000)
-            name = "User %d" % (i % 1000)
+            if owner:
+                email, name = owner, owner.split("@")[0]
+            else:
+                email, name = "user%d@bench.example" % (i % 1000), "User %d" % (i % 1000)
             tid = str(uuid.UUID(int=rng.getrandbits(128), version=4))
             claims = {"iss": "Terrakube", "sub": name + " (Token)", "aud": ["Terrakube"],
                       "jti": tid, "email": email, "email_verified": True,

@@ -28,7 +28,8 @@ def test_create_answers_201_with_the_token_once():
     assert r.status == 201, r
     assert r.header("Content-Type") == "application/json; charset=utf-8"
     body = r.json()
-    assert set(body) == {"token", "id", "description", "days", "createdDate", "expiresAt"}, body
+    assert set(body) == {"token", "id", "description", "days", "hours", "minutes",
+                         "createdDate", "expiresAt"}, body
     assert UUID_RE.match(body["id"]), body
     assert body["description"] == "laptop" and body["days"] == 30
     assert RFC3339_MS.match(body["createdDate"]) and RFC3339_MS.match(body["expiresAt"]), body
@@ -81,8 +82,9 @@ def test_list_is_202_newest_first_with_terrakube_fields():
     items = r.json()
     assert [i["id"] for i in items] == ids[::-1], items
     for item in items:
-        assert set(item) == {"id", "days", "deleted", "description", "createdDate", "createdBy",
-                             "updatedDate", "updatedBy", "expiresAt", "lastUsedAt", "status"}, item
+        assert set(item) == {"id", "days", "hours", "minutes", "deleted", "description",
+                             "createdDate", "createdBy", "updatedDate", "updatedBy", "expiresAt",
+                             "lastUsedAt", "status"}, item
         assert item["deleted"] is False and item["status"] == "active"
         assert item["lastUsedAt"] is None
         assert "token" not in json.dumps(item).lower().replace("tokens", "")

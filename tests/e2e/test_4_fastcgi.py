@@ -172,11 +172,13 @@ def test_requests_read_while_a_create_commits_each_get_their_own_answer():
         body = ('{"days": 1, "description": "%s"}' % description).encode()
         return _create_params(email, HTTP_AUTHORIZATION="Bearer " + ident), body
 
-    locker = subprocess.Popen([os.path.join(lib.ROOT, "devstack"), "psql", "-c",
-                               "BEGIN; LOCK TABLE pat IN SHARE MODE; "
-                               "SELECT pg_sleep(2); COMMIT;"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     with Instance(workers=1) as inst:
+        # The lock is taken once the worker is up, so that a slow start
+        # cannot use up its 2 s before the first create arrives.
+        locker = subprocess.Popen([os.path.join(lib.ROOT, "devstack"), "psql", "-c",
+                                   "BEGIN; LOCK TABLE pat IN SHARE MODE; "
+                                   "SELECT pg_sleep(2); COMMIT;"],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             assert wait_for(lambda: sql("SELECT count(*) FROM pg_locks WHERE mode = "
                                         "'ShareLock' AND relation = 'pat'::regclass")[0][0]

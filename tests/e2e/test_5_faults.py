@@ -1,6 +1,7 @@
 """Faults under load: PostgreSQL killed and restarted, workers killed, SIGTERM
 and SIGHUP during load, backends terminated, slow clients and huge headers.
 Loops are bounded in count and time; everything is on 127.0.0.1."""
+import concurrent.futures
 import json
 import os
 import random
@@ -23,6 +24,80 @@ def report(name, **counts):
     lib.log("%s: %s" % (name, json.dumps(counts)))
 
 
+class Owners:
+    """The owners of a load's creates: a new one after every PER_OWNER
+    creates, so that no owner reaches max_tokens_per_user (default 500),
+    whose 409 would hide what a fault did."""
+
+    PER_OWNER = 400
+
+    def __init__(self, tag="load"):
+        self.tag = tag
+        self.lock = threading.Lock()
+        self.emails = []
+        self._ident, self._left = None, 0
+
+    def ident(self):
+        with self.lock:
+            if self._left == 0:
+                self.emails.append(unique_email(self.tag))
+                self._ident, self._left = id_token(self.emails[-1]), self.PER_OWNER
+            self._left -= 1
+            return self._ident
+
+
+def _psql(query):
+    """Run SQL of any length (sent on stdin, not as an argument); rows as lists of strings."""
+    out = subprocess.run([os.path.join(lib.ROOT, "devstack"), "psql", "-At", "-F", "\t", "-f", "-"],
+                         input=query, check=True, capture_output=True, text=True).stdout
+    return [line.split("\t") for line in out.splitlines() if line]
+
+
+def _missing_rows(tokens):
+    """The tokens whose HMAC has no row in pat, found in one query."""
+    if not tokens:
+        return []
+    by_hmac = {lib.token_hmac(t): t for t in tokens}
+    rows = _psql("SELECT h FROM (VALUES %s) AS t (h) WHERE NOT EXISTS "
+                 "(SELECT FROM pat WHERE token_hmac = decode(h, 'hex'))"
+                 % ", ".join("('%s')" % h for h in by_hmac))
+    return [by_hmac[r[0]] for r in rows]
+
+
+def _unverified(tokens):
+    """The tokens that GET /pat/v1/verify does not answer 200, with what it answered."""
+    def check(tok):
+        try:
+            return tok, request("GET", "/pat/v1/verify", token=tok, timeout=20).status
+        except OSError as e:
+            return tok, type(e).__name__
+    with concurrent.futures.ThreadPoolExecutor(4) as ex:
+        return [(t, s) for t, s in ex.map(check, tokens) if s != 200]
+
+
+def lost_tokens(tokens, owners=None):
+    """Measure what a fault lost of the tokens answered 201: each must have
+    its row (by HMAC) and verify.  Returns the counts for report(); with
+    owners, also the rows they hold beyond the 201s (creates whose commit
+    landed but whose answer did not arrive), which is allowed."""
+    tokens = list(dict.fromkeys(tokens))
+    missing = _missing_rows(tokens)
+    unverified = _unverified(tokens)
+    lost = set(missing) | {t for t, _ in unverified}
+    counts = {"created_201": len(tokens), "missing_rows": len(missing),
+              "not_verifying": len(unverified), "lost": len(lost)}
+    if owners is not None:
+        rows = int(_psql("SELECT count(*) FROM pat WHERE owner_email IN (%s)"
+                         % ", ".join("'%s'" % e for e in owners.emails))[0][0])
+        counts["rows_without_201"] = rows - (len(tokens) - len(missing))
+    # Never a 201 for a row that does not exist, and never one that does not verify.
+    assert not missing, "%d of %d tokens answered 201 have no row" % (len(missing), len(tokens))
+    assert not unverified, "%d of %d tokens answered 201 do not verify: %s" % (
+        len(unverified), len(tokens), sorted({str(s) for _, s in unverified}))
+    assert counts["lost"] == 0, counts
+    return counts
+
+
 class Load:
     """Threads that mix creates and verifies through nginx until stopped,
     recording (kind, started, finished, status, token) for every request."""
@@ -34,10 +109,7 @@ class Load:
         self.lock = threading.Lock()
         self.stopping = threading.Event()
         self.send = send
-        # Owners take turns, 400 creates each, to stay under max_tokens_per_user.
-        self.emails = [unique_email("load")]
-        self.ident = id_token(self.emails[0])
-        self.creates = 0
+        self.owners = Owners()
         self.threads = [threading.Thread(target=self.run, daemon=True) for _ in range(threads)]
 
     def one(self):
@@ -46,13 +118,8 @@ class Load:
         try:
             if random.random() < self.create_share:
                 kind = "create"
-                with self.lock:
-                    self.creates += 1
-                    if self.creates % 400 == 0:
-                        self.emails.append(unique_email("load"))
-                        self.ident = id_token(self.emails[-1])
-                    ident = self.ident
-                r = create(ident, 1, "load %d" % random.randrange(10 ** 9), timeout=20)
+                r = create(self.owners.ident(), 1, "load %d" % random.randrange(10 ** 9),
+                           timeout=20)
                 if r.status == 201:
                     token = r.json()["token"]
             else:
@@ -82,6 +149,10 @@ class Load:
         return [r[3] for r in self.results
                 if (since is None or r[1] >= since) and (until is None or r[1] < until)]
 
+    def created(self):
+        """The tokens of every create answered 201."""
+        return [r[4] for r in self.results if r[0] == "create" and r[3] == 201]
+
 
 def _pool(n=10):
     ident = id_token(unique_email("pool"))
@@ -100,7 +171,6 @@ def test_postgres_killed_and_restarted_during_load():
         back_at = time.monotonic()
         time.sleep(6)
     statuses = load.statuses()
-    created = [r[4] for r in load.results if r[0] == "create" and r[3] == 201]
     assert set(statuses) <= {200, 201, 503}, sorted(set(map(str, statuses)))
     during = load.statuses(down_at + 0.2, restart_at)
     assert during and all(s == 503 for s in during), set(during)
@@ -112,14 +182,10 @@ def test_postgres_killed_and_restarted_during_load():
                    default=None)
     assert first_ok is not None and first_ok - back_at < 5
     # Every 201 was committed: it is in the database and it verifies.
-    for tok in created:
-        assert request("GET", "/pat/v1/verify", token=tok).status == 200
-    assert count_rows("owner_email IN (%s)" % ",".join(
-        "'%s'" % e for e in load.emails)) >= len(created)
-    report("postgres -m immediate during load", requests=len(statuses),
-           created_201=len(created), lost=0, answers_503=statuses.count(503),
-           answers_500=0, recovered_after_s=round(first_ok - back_at, 2),
-           slowest_s=round(slowest, 2))
+    lost = lost_tokens(load.created(), load.owners)
+    report("postgres -m immediate during load", requests=len(statuses), **lost,
+           answers_503=statuses.count(503), answers_500=0,
+           recovered_after_s=round(first_ok - back_at, 2), slowest_s=round(slowest, 2))
 
 
 def _devstack_master():
@@ -142,24 +208,45 @@ def test_worker_sigkill_during_load():
     assert len(errors) <= 2, errors
     assert all(s in (200, 201) for s in load.statuses(killed_at + 1.5)), "no recovery"
     assert len(lib.children(master)) == 4, lib.children(master)
-    report("worker SIGKILL during load", requests=len(load.results), errors=len(errors), lost=0)
+    lost = lost_tokens(load.created(), load.owners)
+    report("worker SIGKILL during load", requests=len(load.results), errors=len(errors), **lost)
 
 
-def _fcgi_load(inst, seconds, results, stop):
+def _fcgi_create(inst, ident, days=1, description=None, timeout=15):
+    body = json.dumps({"days": days, "description": description or
+                       "fcgi load %d" % random.randrange(10 ** 9)}).encode()
+    return inst.request({"REQUEST_METHOD": "POST", "SCRIPT_NAME": "/pat/v1",
+                         "CONTENT_TYPE": "application/json",
+                         "HTTP_AUTHORIZATION": "Bearer " + ident}, body, timeout=timeout)
+
+
+def _fcgi_load(inst, results, stop, owners, create_share=0.3):
+    """Health checks and creates straight to inst's workers until stop, as
+    (started, kind, status or error name, token of a 201) in results."""
     while not stop.is_set():
         t = time.monotonic()
+        kind, token = ("create" if random.random() < create_share else "health"), None
         try:
-            r = inst.request({"SCRIPT_NAME": "/pat/v1/health"}, timeout=15)
-            results.append((t, r.status))
+            if kind == "create":
+                r = _fcgi_create(inst, owners.ident())
+                if r.status == 201:
+                    token = r.json()["token"]
+            else:
+                r = inst.request({"SCRIPT_NAME": "/pat/v1/health"}, timeout=15)
+            results.append((t, kind, r.status, token))
         except (OSError, ConnectionError) as e:
-            results.append((t, type(e).__name__))
+            results.append((t, kind, type(e).__name__, None))
+
+
+OK = {"health": 200, "create": 201}
 
 
 def test_sigterm_during_load_finishes_what_was_accepted():
+    owners = Owners("sigterm")
     with Instance(workers=2) as inst:
         results, stop = [], threading.Event()
-        threads = [threading.Thread(target=_fcgi_load, args=(inst, 5, results, stop), daemon=True)
-                   for _ in range(6)]
+        threads = [threading.Thread(target=_fcgi_load, args=(inst, results, stop, owners),
+                                    daemon=True) for _ in range(6)]
         for t in threads:
             t.start()
         time.sleep(1)
@@ -169,16 +256,18 @@ def test_sigterm_during_load_finishes_what_was_accepted():
         for t in threads:
             t.join(20)
         assert rc == 0
-        answered = [s for _, s in results if isinstance(s, int)]
-        refused = [s for _, s in results if not isinstance(s, int)]
-        assert answered and all(s == 200 for s in answered), set(answered)
+        answered = [(k, s) for _, k, s, _ in results if isinstance(s, int)]
+        refused = [s for _, _, s, _ in results if not isinstance(s, int)]
+        assert answered and all(s == OK[k] for k, s in answered), set(answered)
         # Connections made after the workers stopped accepting are refused or reset:
         # nothing accepted is answered with an error or cut short.
         assert set(refused) <= {"ConnectionRefusedError", "FileNotFoundError",
                                 "ConnectionResetError", "ConnectionError",
                                 "BrokenPipeError"}, set(refused)
-        report("SIGTERM during load", answered=len(answered), refused_after_stop=len(refused),
-               lost=0)
+    # The instance is gone; its 201s are checked through nginx's workers.
+    lost = lost_tokens([tok for _, _, _, tok in results if tok], owners)
+    report("SIGTERM during load", answered=len(answered), refused_after_stop=len(refused),
+           **lost)
 
 
 def test_sighup_with_new_keys_and_config_during_load():
@@ -191,10 +280,11 @@ def test_sighup_with_new_keys_and_config_during_load():
     newkey = os.path.join(d, "new.pem")
     subprocess.run(["openssl", "genpkey", "-algorithm", "RSA", "-pkeyopt",
                     "rsa_keygen_bits:2048", "-out", newkey], check=True, capture_output=True)
+    owners = Owners("sighup")
     with Instance(workers=2, config_text=conf) as inst:
         results, stop = [], threading.Event()
-        threads = [threading.Thread(target=_fcgi_load, args=(inst, 5, results, stop), daemon=True)
-                   for _ in range(4)]
+        threads = [threading.Thread(target=_fcgi_load, args=(inst, results, stop, owners),
+                                    daemon=True) for _ in range(4)]
         for t in threads:
             t.start()
         time.sleep(0.5)
@@ -217,7 +307,7 @@ def test_sighup_with_new_keys_and_config_during_load():
         stop.set()
         for t in threads:
             t.join(20)
-        bad = [s for _, s in results if s != 200]
+        bad = [(k, s) for _, k, s, _ in results if s != OK[k]]
         assert not bad, bad[:5]
         after = inst.request({"REQUEST_METHOD": "POST", "SCRIPT_NAME": "/pat/v1",
                               "CONTENT_TYPE": "application/json",
@@ -229,8 +319,9 @@ def test_sighup_with_new_keys_and_config_during_load():
                                "HTTP_AUTHORIZATION": "Bearer " + fresh},
                               b'{"days": 10, "description": "over"}')
         assert capped.status == 400, capped
+        lost = lost_tokens([tok for _, _, _, tok in results if tok], owners)
         report("SIGHUP with new JWKS and config during load", requests=len(results),
-               failed=len(bad), lost=0)
+               failed=len(bad), **lost)
     shutil.rmtree(d, ignore_errors=True)
 
 

@@ -417,3 +417,21 @@ def test_a_worker_gives_memory_back_after_large_lists():
         lib.log("worker RSS %d KiB before, %d KiB after 20 lists of 500 (%d KiB each)"
                 % (base, after, len(r.body) // 1024))
         assert after - base < 1024, (base, after)
+
+
+# ------------------------------------------------------------------ one caller looping on lists
+
+def test_a_caller_looping_on_lists_is_slowed_and_checks_are_not():
+    tok, _, ident = new_pat()
+    statuses, limited = [], None
+    with concurrent.futures.ThreadPoolExecutor(6) as pool:
+        for r in pool.map(lambda i: request("GET", "/pat/v1", token=tok), range(240)):
+            statuses.append(r.status)
+            if r.status == 429:
+                limited = r
+    assert statuses.count(202) >= 30 and limited is not None, sorted(set(statuses))
+    assert set(statuses) <= {202, 429}, sorted(set(statuses))
+    assert limited.json()["error"] == "too_many_requests" and limited.header("Retry-After")
+    # Checks are never counted against the caller, and the owner recovers.
+    assert all(request("GET", "/pat/v1/verify", token=tok).status == 200 for _ in range(100))
+    assert wait_for(lambda: request("GET", "/pat/v1", token=tok).status == 202, 5)

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <cmocka.h>
 
@@ -621,6 +622,21 @@ test_json_time_format(void **state)
 		    strcmp(out, cases[i].want) == 0,
 		    "json_time_format(%s) = \"%.25s\", want \"%s\"", cases[i].name,
 		    out, cases[i].want);
+	}
+	/* Against gmtime_r and strftime over 1900-2200, in odd steps. */
+	for (int64_t ms = -2208988800000LL; ms < 7258118400000LL;
+	    ms += 13 * 86400001LL + 7777) {
+		char out[25], want[32];
+		time_t secs = (time_t)(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
+		struct tm tm;
+
+		gmtime_r(&secs, &tm);
+		strftime(want, 20, "%Y-%m-%dT%H:%M:%S", &tm);
+		snprintf(want + 19, sizeof(want) - 19, ".%03dZ",
+		    (int)(ms - (int64_t)secs * 1000));
+		json_time_format(out, ms);
+		expect(strcmp(out, want) == 0, "json_time_format(%lld) = \"%s\", "
+		    "want \"%s\"", (long long)ms, out, want);
 	}
 	cases_done();
 }
