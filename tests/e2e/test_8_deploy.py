@@ -658,3 +658,263 @@ chmod 755 setenv nogrant
     finally:
         db.stop()
     assert not failures, " | ".join(failures)
+
+
+# ------------------------------------------------------------------ spawn-fcgi: a socket on fd 0
+
+def _kill_pids(pids, sig=signal.SIGTERM):
+    for pid in pids:
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            pass
+
+
+def _gone(pids, seconds=10):
+    return lib.wait_for(lambda: not [p for p in pids if os.path.exists("/proc/%d" % p)
+                                     and not _zombie(p)], seconds)
+
+
+def _zombie(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+def _spawn_fcgi(d, config, children):
+    """spawn-fcgi as the man page's example has it; the PIDs it started."""
+    sock, pidfile = os.path.join(d, "spawn.sock"), os.path.join(d, "spawn.pid")
+    p = subprocess.run(["spawn-fcgi", "-s", sock, "-M", "0660", "-u", "www-data",
+                        "-g", "www-data", "-F", str(children), "-P", pidfile, "--",
+                        PROGRAM, "--config", config], capture_output=True, text=True, timeout=30)
+    assert p.returncode == 0, "spawn-fcgi: %s%s" % (p.stdout, p.stderr)
+    with open(pidfile) as f:
+        pids = [int(x) for x in f.read().split()]
+    assert len(pids) == children, (pids, p.stderr)
+    return sock, pids
+
+
+def test_spawn_fcgi_behind_proxy_fcgi():
+    if shutil.which("spawn-fcgi") is None:
+        raise lib.Skip("spawn-fcgi is not installed")
+    a = apache.Apache(PROXY_MODULES, mpm="event")
+    pids = []
+    try:
+        conf = a.patgate_config()
+        sock, pids = _spawn_fcgi(a.dir, conf, 2)
+        _is_www_data(pids)
+        a.start(apache.include(a, "proxy-fcgi.conf", apache.sample(
+            "proxy-fcgi.conf", PATGATE_SOCKET=sock)))
+        drive("spawn-fcgi behind proxy-fcgi.conf", a.port)
+        assert all(os.path.exists("/proc/%d" % p) for p in pids), "a worker died"
+        _kill_pids(pids)
+        assert _gone(pids), "spawn-fcgi's workers did not stop on SIGTERM: %s" % pids
+        # A worker whose configuration is missing answers in JSON and lives on.
+        os.unlink(sock)
+        missing = os.path.join(a.dir, "missing.conf")
+        sock, pids = _spawn_fcgi(a.dir, missing, 1)
+        for _ in range(2):
+            r = request("GET", "/pat/v1/health", port=a.port)
+            _json("spawn-fcgi, missing config", r, 503, "unavailable")
+            assert "misconfigured" in r.json()["message"], r
+        assert os.path.exists("/proc/%d" % pids[0]), "the misconfigured worker exited"
+    finally:
+        _kill_pids(pids)
+        _gone(pids)
+        a.cleanup()
+
+
+# ------------------------------------------------------------------ systemd: the units, socket activation, tmpfiles, sysusers
+
+SYSTEMD_SRC = os.path.join(lib.ROOT, "conf", "systemd")
+
+
+def _build_dir():
+    return os.path.dirname(PROGRAM)
+
+
+def _unit(name):
+    """The unit as make generates it for this build."""
+    with open(os.path.join(_build_dir(), "conf", "systemd", name)) as f:
+        return f.read()
+
+
+def _unit_values(text, key):
+    return [line.split("=", 1)[1] for line in text.splitlines() if line.startswith(key + "=")]
+
+
+def test_systemd_socket_activation_runs_the_units_pool():
+    """patgate.service's ExecStart and Environment, on a socket from
+    systemd-socket-activate made as patgate.socket says (its user, group and
+    mode), with User= done by setpriv, which execs in place as systemd does."""
+    if shutil.which("systemd-socket-activate") is None:
+        raise lib.Skip("systemd-socket-activate is not installed")
+    subprocess.run(["make", "-s", "-C", _build_dir()], check=True, capture_output=True,
+                   timeout=300)
+    service, sock_unit = _unit("patgate.service"), _unit("patgate.socket")
+    assert _unit_values(sock_unit, "SocketMode") == ["0660"], sock_unit
+    exec_start = _unit_values(service, "ExecStart")
+    assert exec_start == [os.path.join(_bindir(), "patgate.fcgi")], exec_start
+    env = dict(e.split("=", 1) for e in _unit_values(service, "Environment"))
+    assert set(env) == {"PATGATE_CONFIG"}, env
+
+    a = apache.Apache(PROXY_MODULES, mpm="event")
+    proc = None
+    try:
+        conf = a.patgate_config(overrides={"workers": "2", "user": None})
+        sock = os.path.join(a.dir, "patgate.sock")
+        log = open(os.path.join(a.dir, "patgate.log"), "w")
+        proc = subprocess.Popen(
+            ["systemd-socket-activate", "-l", sock, "-E", "PATGATE_CONFIG=" + conf,
+             "setpriv", "--reuid=www-data", "--regid=www-data", "--init-groups", PROGRAM],
+            stdout=log, stderr=log, start_new_session=True)
+        assert lib.wait_for(lambda: os.path.exists(sock), 10), "no socket"
+        os.chown(sock, pwd.getpwnam("www-data").pw_uid, pwd.getpwnam("www-data").pw_gid)
+        os.chmod(sock, 0o660)
+        a.start(apache.include(a, "proxy-fcgi.conf", apache.sample(
+            "proxy-fcgi.conf", PATGATE_SOCKET=sock)))
+        drive("systemd socket activation behind proxy-fcgi.conf", a.port)
+
+        # Without --accept it execs the service in its own place, as systemd
+        # does: that process is the supervisor.
+        main = proc.pid
+        assert os.readlink("/proc/%d/exe" % main) == PROGRAM, a.process_info(main)
+        workers = lib.children(main)
+        assert len(workers) == 2, "a pool of 2 on systemd's socket, not %s" % workers
+        _is_www_data([main] + workers)
+        # systemctl reload: new workers, no request refused meanwhile.
+        os.kill(main, signal.SIGHUP)
+        codes = []
+        fresh = lambda: (codes.append(request("GET", "/pat/v1/health", port=a.port).status)
+                         or (len(lib.children(main)) == 2
+                             and not set(lib.children(main)) & set(workers)))
+        assert lib.wait_for(fresh, 10, 0.05), "workers were not replaced: %s" % lib.children(main)
+        assert set(codes) == {200}, codes
+        # systemctl stop: the supervisor stops its workers and exits 0.
+        os.kill(main, signal.SIGTERM)
+        assert _gone([main] + workers, 35), "the pool did not stop"
+        assert proc.wait(5) == 0, proc.returncode
+        proc = None
+    finally:
+        if proc is not None:
+            _kill_pids(lib.children(proc.pid) + [proc.pid], signal.SIGKILL)
+            proc.wait(10)
+        a.cleanup()
+
+
+def _bindir():
+    with open(os.path.join(_build_dir(), "Makefile")) as f:
+        vals = dict(re.findall(r"(?m)^(prefix|exec_prefix|bindir) = (.*)$", f.read()))
+    return vals["bindir"].replace("${exec_prefix}", vals["exec_prefix"]).replace(
+        "${prefix}", vals["prefix"]).replace("$(exec_prefix)", vals["exec_prefix"])
+
+
+def test_make_install_with_systemd_tmpfiles_sysusers_and_verify():
+    """make install into a root with the systemd entries; systemd-sysusers
+    and systemd-tmpfiles run on that root; systemd-analyze verify on its units."""
+    build = _build_dir()
+    root = tempfile.mkdtemp(prefix="patgate-install-")
+    try:
+        os.makedirs(os.path.join(root, "etc"))
+        for f in ("passwd", "group"):           # a system that has www-data already
+            shutil.copy("/etc/" + f, os.path.join(root, "etc", f))
+
+        def install():
+            p = subprocess.run(["make", "-s", "-C", build, "install", "DESTDIR=" + root,
+                                "systemdlibdir=/usr/lib"], capture_output=True, text=True,
+                               timeout=300)
+            assert p.returncode == 0, p.stdout + p.stderr
+        install()
+        usr = os.path.join(root, _bindir().lstrip("/"), "..")
+        usr = os.path.normpath(usr)
+        conf_dir = os.path.join(usr, "etc", "patgate")
+        want = ["bin/patgate.fcgi", "etc/patgate/patgate.conf",
+                "share/man/man8/patgate.fcgi.8", "share/man/man5/patgate.conf.5",
+                "share/doc/patgate/LICENSE", "share/patgate/cgi-bin/patgate.cgi",
+                "share/patgate/cgi-bin/htaccess.sample", "share/patgate/systemd/patgate.socket"]
+        want += ["share/patgate/apache/" + n for n in os.listdir(apache.SAMPLES)]
+        missing = [w for w in want if not os.path.exists(os.path.join(usr, w))]
+        assert not missing, "make install left out %s" % missing
+        assert os.access(os.path.join(usr, "share/patgate/cgi-bin/patgate.cgi"), os.X_OK)
+        conf = os.path.join(conf_dir, "patgate.conf")
+        assert os.stat(conf).st_mode & 0o777 == 0o600, oct(os.stat(conf).st_mode)
+        for d, name in (("systemd/system", "patgate.service"), ("systemd/system", "patgate.socket"),
+                        ("systemd/system", "patgate-listen.service"),
+                        ("tmpfiles.d", "patgate.conf"), ("sysusers.d", "patgate.conf")):
+            assert os.path.exists(os.path.join(root, "usr/lib", d, name)), (d, name)
+        # An existing configuration is kept.
+        with open(conf, "a") as f:
+            f.write("log_level = debug\n")
+        install()
+        with open(conf) as f:
+            assert f.read().endswith("log_level = debug\n"), "make install overwrote " + conf
+
+        with open(os.path.join(conf_dir, "pat-secret"), "w") as f:
+            f.write("x")
+        p = subprocess.run(["systemd-sysusers", "--root=" + root], capture_output=True,
+                           text=True, timeout=30)
+        assert p.returncode == 0, p.stderr
+        with open(os.path.join(root, "etc", "passwd")) as f:
+            entry = [line.split(":") for line in f if line.startswith("patgate:")]
+        assert len(entry) == 1 and entry[0][6].strip().endswith("nologin"), entry
+        uid = int(entry[0][2])
+        p = subprocess.run(["systemd-tmpfiles", "--root=" + root, "--create"],
+                           capture_output=True, text=True, timeout=30)
+        assert p.returncode == 0 and not p.stderr, p.stderr
+        www = pwd.getpwnam("www-data").pw_gid
+        run = os.stat(os.path.join(root, "run", "patgate"))
+        assert (run.st_uid, run.st_gid, run.st_mode & 0o777) == (uid, www, 0o750), run
+        for f in ("patgate.conf", "pat-secret"):
+            st = os.stat(os.path.join(conf_dir, f))
+            assert (st.st_uid, st.st_mode & 0o777) == (uid, 0o600), (f, st)
+        st = os.stat(conf_dir)
+        assert (st.st_uid, st.st_gid, st.st_mode & 0o777) == (0, uid, 0o750), st
+
+        # The installed units, with their program where this root put it.
+        units = os.path.join(root, "verify")
+        os.makedirs(units)
+        for name in ("patgate.service", "patgate.socket", "patgate-listen.service"):
+            with open(os.path.join(root, "usr/lib/systemd/system", name)) as f:
+                text = f.read().replace(" " + _bindir() + "/", " " + usr + "/bin/").replace(
+                    "=" + _bindir() + "/", "=" + usr + "/bin/")
+            with open(os.path.join(units, name), "w") as f:
+                f.write(text)
+        p = subprocess.run(["systemd-analyze", "verify", "patgate.service", "patgate.socket",
+                            "patgate-listen.service"], cwd=units, capture_output=True, text=True,
+                           env=dict(os.environ, MANPATH=os.path.join(usr, "share", "man")),
+                           timeout=60)
+        assert p.returncode == 0 and not (p.stdout + p.stderr).strip(), p.stdout + p.stderr
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+# ------------------------------------------------------------------ the man pages
+
+def test_man_pages_render_and_list_every_key_with_its_default():
+    build = _build_dir()
+    for page in ("man/patgate.fcgi.8", "man/patgate.conf.5"):
+        p = subprocess.run(["groff", "-mandoc", "-ww", "-z", "-Tutf8",
+                            os.path.join(build, page)], capture_output=True, text=True)
+        assert p.returncode == 0 and not p.stderr, (page, p.stderr)
+    with open(os.path.join(lib.ROOT, "src", "config.c")) as f:
+        table = f.read().split("config_keys[] = {", 1)[1].split("};", 1)[0]
+    keys = re.findall(r'C[SIB]\((\w+), "([^"]*)"', table)
+    keys += re.findall(r'\{ "(\w+)", CT_\w+, offsetof\(struct config, \w+\), "([^"]*)"', table)
+    assert len(keys) >= 18, keys
+    with open(os.path.join(build, "man", "patgate.conf.5")) as f:
+        page = f.read()
+    items = dict(re.findall(r"(?ms)^\.It Cm (\w+)[^\n]*\n(.*?)(?=^\.It Cm |^\.El)", page))
+    wrong = []
+    for key, dflt in keys:
+        text = items.get(key)
+        if text is None:
+            wrong.append("%s: not in patgate.conf.5" % key)
+        elif dflt == "":
+            if "The default is empty" not in text and "There is no default" not in text:
+                wrong.append("%s: its default (empty) is not said" % key)
+        elif not re.search(r"The default is\n\.Ql %s \.?$" % re.escape(dflt), text, re.M):
+            wrong.append("%s: its default %r is not said" % (key, dflt))
+    extra = set(items) - {k for k, _ in keys}
+    assert not wrong and not extra, (wrong, extra)
