@@ -525,13 +525,17 @@ class HostedPostgres:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def _host_user():
-    """The unprivileged hosting customer, made if absent, with no kit left from before."""
+def _ensure_user():
     try:
-        pw = pwd.getpwnam(HOST_USER)
+        return pwd.getpwnam(HOST_USER)
     except KeyError:
         subprocess.run(["/usr/sbin/useradd", "-m", "-s", "/bin/sh", HOST_USER], check=True)
-        pw = pwd.getpwnam(HOST_USER)
+        return pwd.getpwnam(HOST_USER)
+
+
+def _host_user():
+    """The unprivileged hosting customer, made if absent, with no kit left from before."""
+    pw = _ensure_user()
     for d in ("public_html", "patgate"):
         shutil.rmtree(os.path.join(pw.pw_dir, d), ignore_errors=True)
     return pw
@@ -796,6 +800,51 @@ def test_systemd_socket_activation_runs_the_units_pool():
         os.kill(main, signal.SIGTERM)
         assert _gone([main] + workers, 35), "the pool did not stop"
         assert proc.wait(5) == 0, proc.returncode
+        proc = None
+    finally:
+        if proc is not None:
+            _kill_pids(lib.children(proc.pid) + [proc.pid], signal.SIGKILL)
+            proc.wait(10)
+        a.cleanup()
+
+
+def test_systemd_listen_unit_socket_reaches_the_web_server():
+    """patgate-listen.service's command as a user that is not the web server's,
+    in group www-data as the unit has it, in a runtime directory like its
+    RuntimeDirectory: the socket it makes lets Apache (www-data) in."""
+    service = _unit("patgate-listen.service")
+    assert _unit_values(service, "Group") == ["www-data"], service
+    assert _unit_values(service, "RuntimeDirectoryMode") == ["0750"], service
+    cmd = _unit_values(service, "ExecStart")[0].split()
+    assert cmd[0] == os.path.join(_bindir(), "patgate.fcgi"), cmd
+    pw, www = _ensure_user(), pwd.getpwnam("www-data")
+    a = apache.Apache(PROXY_MODULES, mpm="event")
+    proc = None
+    try:
+        conf = a.patgate_config("listen-unit", owner=HOST_USER,
+                                overrides={"workers": "2", "user": None})
+        run = os.path.join(a.dir, "run-patgate")
+        os.mkdir(run, 0o750)
+        os.chown(run, pw.pw_uid, www.pw_gid)
+        args = [PROGRAM if w == cmd[0] else w for w in cmd[1:]]
+        args = [conf if w.endswith("/patgate.conf") else
+                w.replace("/run/patgate/", run + "/") for w in args]
+        sock = os.path.join(run, "patgate.sock")
+        assert args[-2:] == ["--listen", sock], args
+        proc = subprocess.Popen(["setpriv", "--reuid=" + HOST_USER, "--regid=www-data",
+                                 "--clear-groups", PROGRAM] + args,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                start_new_session=True)
+        assert lib.wait_for(lambda: os.path.exists(sock) and len(lib.children(proc.pid)) == 2,
+                            10), proc.stderr.read1(4000) if proc.poll() is not None else "no socket"
+        st = os.stat(sock)
+        assert (st.st_uid, st.st_gid, st.st_mode & 0o777) == (pw.pw_uid, www.pw_gid, 0o660), st
+        a.start(apache.include(a, "proxy-fcgi.conf", apache.sample(
+            "proxy-fcgi.conf", PATGATE_SOCKET=sock)))
+        drive("patgate-listen.service behind proxy-fcgi.conf", a.port)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(35) == 0, proc.returncode
+        assert not os.path.exists(sock), "the socket outlived the pool"
         proc = None
     finally:
         if proc is not None:
