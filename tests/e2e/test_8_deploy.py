@@ -382,8 +382,8 @@ def test_proxy_fcgi_health_answers_while_slow_uploads_run():
             busy = all(t.is_alive() for t in slow)
             for t in slow:
                 t.join(30)
-            assert busy, "the uploads ended before health was asked: %s" % results
             assert max(waits) < 1, "health waited %s s behind slow uploads" % waits
+            assert busy, "the uploads ended before health was asked: %s" % results
             assert [r[0] for r in results] == [201] * 3, results
         finally:
             a.cleanup()
