@@ -70,10 +70,16 @@ response_send(struct request *req)
 		    body_len > 0 ? "Content-Type: application/json; charset=utf-8\r\n" : "",
 		    body_len, req->id);
 	head = (size_t)n;
-	/* Errors and 401s included: the UI must be able to read why (CONTRACT 3). */
+	/*
+	 * Errors and 401s included: the UI must be able to read why (CONTRACT
+	 * 3).  Terrakube's UI can be built to send credentials (cookies), and
+	 * a browser then wants Allow-Credentials too, as Terrakube's API sends
+	 * it; the origin is one listed by name, never "*".
+	 */
 	if (req->cors_origin != NULL)
 		head += (size_t)snprintf(response_buf + head, response_cap - head,
-		    "Access-Control-Allow-Origin: %s\r\nVary: Origin\r\n",
+		    "Access-Control-Allow-Origin: %s\r\n"
+		    "Access-Control-Allow-Credentials: true\r\nVary: Origin\r\n",
 		    req->cors_origin);
 	if (req->headers_len > 0)
 		memcpy(response_buf + head, req->headers, req->headers_len);

@@ -15,8 +15,8 @@ struct body {
 
 /* The same declaration as POST /pat/v1 (src/pat.c). */
 static const struct json_field fields[] = {
-	{ "days", JSON_INTEGER, 0, CONFIG_DAYS_MAX, offsetof(struct body, days) },
-	{ "description", JSON_TEXT, 1, 255, offsetof(struct body, description) },
+	{ "days", JSON_INTEGER, 0, CONFIG_DAYS_MAX, offsetof(struct body, days), 0, NULL },
+	{ "description", JSON_TEXT, 1, 255, offsetof(struct body, description), 0, NULL },
 };
 #define NFIELDS (sizeof(fields) / sizeof(fields[0]))
 

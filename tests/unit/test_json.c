@@ -200,8 +200,8 @@ struct pat_body {
 };
 
 static const struct json_field pat_fields[] = {
-	{ "days", JSON_INTEGER, 0, 36500, offsetof(struct pat_body, days) },
-	{ "description", JSON_TEXT, 1, 255, offsetof(struct pat_body, description) },
+	{ "days", JSON_INTEGER, 0, 36500, offsetof(struct pat_body, days), 0, NULL },
+	{ "description", JSON_TEXT, 1, 255, offsetof(struct pat_body, description), 0, NULL },
 };
 
 struct decoded {
