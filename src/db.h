@@ -27,6 +27,11 @@ struct pat_row {
 	long long	 days, hours, minutes;
 	int64_t		 created_ms, updated_ms, expires_ms, last_used_ms;
 	int		 has_expires, has_last_used, revoked;
+	int		 rotated;	/* it has a successor; it works until grace_ms */
+	int64_t		 grace_ms;
+	const char	*rotated_to;
+	int		 has_reused;	/* presented after its grace, last at reused_ms */
+	int64_t		 reused_ms;
 };
 
 /* A token to store.  expires_ms < 0: never expires. */
@@ -48,19 +53,47 @@ struct pat_new {
 /* Never fails: the connection is made on first use, and remade after it breaks. */
 struct db	*db_new(const char *conninfo);
 void		 db_free(struct db *);
+/* LISTEN on channel (a constant) on every connection made from now on. */
+void		 db_listen(struct db *, const char *channel);
+/* Which connection this is (0: none): a new one may have missed notifications. */
+unsigned long	 db_generation(const struct db *);
+/*
+ * Read what has arrived without waiting, and give each notification's
+ * payload to cb.  -1 when the connection is gone (nothing can be known).
+ */
+int		 db_notifies(struct db *, void (*cb)(void *, const char *), void *arg);
 /* Connect if needed; ERR_UNAVAILABLE or ERR_SCHEMA when that cannot be done. */
 enum error	 db_ready(struct db *);
 enum error	 db_ping(struct db *);
 
+/* Who acts, as the audit trail records it (sql/0007). */
+struct db_actor {
+	const char	*who;		/* an email, a group, or the admin's name */
+	const char	*via;		/* pat, team, oidc, remote_user, admin */
+	const char	*addr;		/* may be NULL */
+	const char	*request_id;	/* may be NULL */
+};
+
+/* One event of the audit trail.  Strings live in the arena. */
+struct audit_row {
+	long long	 id;
+	int64_t		 at_ms;
+	const char	*event, *token_id, *owner_kind, *owner, *actor, *via, *addr;
+	const char	*request_id;
+};
+
 /*
- * Send a new token's INSERT and return while it commits.  Its outcome is
- * db_pat_insert_result's, which waits for it if need be; the oldest INSERT
- * not yet asked about answers first.  Any other statement may be run in
- * between: it waits for the INSERT first.  ERR_LIMIT, with nothing
- * written, when the owner already has p->cap live tokens.
+ * Send a new token's row, with its event, and return while it commits;
+ * db_result gives the outcome: ERR_LIMIT, with nothing but the refusal's
+ * event written, when the owner already has p->cap live tokens.
  */
-enum error	 db_pat_insert_send(struct db *, struct arena *, const struct pat_new *);
-enum error	 db_pat_insert_result(struct db *);
+enum error	 db_pat_insert_send(struct db *, struct arena *, const struct pat_new *,
+		    const struct db_actor *);
+/*
+ * The outcome of the oldest write sent and not yet asked about, waiting
+ * for it if need be.  Any other statement may be run in between.
+ */
+enum error	 db_result(struct db *);
 /* The newest limit tokens of an owner that are not revoked. */
 enum error	 db_pat_list(struct db *, struct arena *, const char *email, long limit,
 		    struct pat_row **rows, size_t *nrows);
@@ -69,18 +102,52 @@ enum error	 db_team_list(struct db *, struct arena *, const char *const *groups,
 		    size_t ngroups, long limit, struct pat_row **rows, size_t *nrows);
 enum error	 db_pat_get(struct db *, struct arena *, const char *id,
 		    const char *email, struct pat_row *);
-/* Revoke a user's PAT, or (group_of set) a team token of one of those groups. */
-enum error	 db_pat_revoke(struct db *, const char *id, const char *email,
-		    const char *by);
-enum error	 db_team_revoke(struct db *, const char *id, const char *const *groups,
-		    size_t ngroups, const char *by);
+/*
+ * Revoke a user's PAT (groups NULL), a team token of one of groups, or, with
+ * user and groups NULL, any token.  ERR_NOT_FOUND when none matched.
+ */
+enum error	 db_pat_revoke(struct db *, struct arena *, const char *id,
+		    const char *user, const char *const *groups, size_t ngroups,
+		    const struct db_actor *);
+/* Events of an owner (kind "user" or "team", or NULL: any) or of a token, newest first. */
+enum error	 db_audit_list(struct db *, struct arena *, const char *kind,
+		    const char *owner, const char *token_id, long long before,
+		    long limit, struct audit_row **rows, size_t *nrows);
+/* The admin tool: any owner's tokens; state "active", "expired", "revoked" or NULL. */
+enum error	 db_admin_list(struct db *, struct arena *, const char *user,
+		    const char *group, const char *state, long unused_days,
+		    struct pat_row **rows, size_t *nrows);
+enum error	 db_revoke_owner(struct db *, const char *user, const char *group,
+		    const char *actor, long *count);
+enum error	 db_purge(struct db *, long days, const char *actor, long *count);
 /*
  * Find the token whose HMAC this is, and in the same statement record its
  * use (at most once a minute) from addr (may be NULL).  ERR_NOT_FOUND if
  * there is no such row, revoked or not.
  */
 enum error	 db_pat_use(struct db *, struct arena *, const unsigned char hmac[32],
-		    const char *addr, struct pat_row *);
+		    const char *addr, long inactive_days, struct pat_row *);
+/* Any owner's token that is not revoked, by id (the caller's own: /pat/v1/self). */
+enum error	 db_pat_get_id(struct db *, struct arena *, const char *id, struct pat_row *);
+/*
+ * Rotate old_id (owned as db_pat_revoke's arguments say) into p, which
+ * takes its description, lifetime and owner; the old one works grace_s
+ * more seconds.  ERR_NOT_FOUND, or ERR_CONFLICT when rotated before.
+ */
+enum error	 db_pat_rotate(struct db *, struct arena *, const char *old_id,
+		    const char *user, const char *const *groups, size_t ngroups,
+		    long grace_s, const struct pat_new *p, const struct db_actor *);
+/* A rotated token presented after its grace: an audit event, one a minute. */
+enum error	 db_pat_reuse(struct db *, const char *id, const char *addr);
+/* Revoke every valid token of these HMACs, reported from addr. */
+enum error	 db_revoke_hmacs(struct db *, struct arena *,
+		    const unsigned char (*hmacs)[32], size_t n, const char *addr,
+		    long *count);
+/* Record uses: token ids and their addresses, each list joined by commas. */
+enum error	 db_touch(struct db *, const char *ids, const char *addrs);
+/* A row found under an old pepper takes its HMAC under the current one. */
+enum error	 db_rekey(struct db *, const char *id, const unsigned char old[32],
+		    const unsigned char fresh[32]);
 
 /* Apply the pending sql/ migrations in order, each in its own transaction. */
 int		 db_migrate(const char *conninfo, char *err, size_t errsz);

@@ -22,8 +22,15 @@ enum error {
 	ERR_LIMIT,		/* the owner has max_tokens_per_user live tokens */
 	ERR_CORS_ORIGIN,	/* a preflight from an origin not in cors_origins */
 	ERR_RATE,		/* the caller asks for this too often */
+	ERR_CONFLICT,		/* the token was rotated already */
 	ERR_INTERNAL,
 	ERR__COUNT
+};
+
+/* Why a call failed, for the person who asked: a field and a sentence ("": none). */
+struct fault {
+	const char	*field;
+	char		 message[200];
 };
 
 struct error_info {

@@ -6,11 +6,14 @@
 #include "pat.h"
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "app.h"
 #include "auth.h"
+#include "form.h"
 #include "identity.h"
 #include "json.h"
 #include "log.h"
@@ -26,8 +29,9 @@ struct pat_create_body {
 	const char	*description;
 };
 
+/* Optional here: the service applies default_days, or says it is required. */
 #define FIELD_DAYS { "days", JSON_INTEGER, 0, CONFIG_DAYS_MAX, \
-	offsetof(struct pat_create_body, days), 0, NULL }
+	offsetof(struct pat_create_body, days), 1, NULL }
 #define FIELD_HOURS { "hours", JSON_INTEGER, 0, PAT_HOURS_MAX, \
 	offsetof(struct pat_create_body, hours), 1, NULL }
 #define FIELD_MINUTES { "minutes", JSON_INTEGER, 0, PAT_MINUTES_MAX, \
@@ -55,150 +59,103 @@ pat_field_error(struct request *req, const char *field, const char *why)
 	return request_fail(req, ERR_INVALID_FIELD, field, msg);
 }
 
-/* The groups the caller acts for: a team token only for its own. */
-static void
-pat_caller_groups(const struct caller *c, const char *const **groups, size_t *n)
+/* The principal of this request: its caller, acting on tokens of kind. */
+static struct principal
+pat_principal(struct request *req, enum owner_kind kind)
 {
-	*groups = c->groups;
-	*n = c->ngroups;
-}
+	struct principal p = { kind, &req->caller,
+	    auth_client_addr(req, req->app->auth.trusted_proxies), req->id };
 
-static int
-pat_caller_in(const struct caller *c, const char *group)
-{
-	for (size_t i = 0; i < c->ngroups; i++)
-		if (strcmp(c->groups[i], group) == 0)
-			return 1;
-	return 0;
-}
-
-/* A team token manages its group's team tokens and nothing else (CONTRACT 4). */
-static enum error
-pat_user_caller(struct request *req)
-{
-	enum error e;
-
-	if ((e = auth_caller(req)) != ERR_OK)
-		return e;
-	if (req->caller.via == CALLER_TEAM)
-		return request_fail(req, ERR_FORBIDDEN, NULL, "a team token may "
-		    "manage only its own group's team tokens");
-	return ERR_OK;
+	return p;
 }
 
 /* What the log line of a created token needs once its row has committed. */
 struct pat_note {
 	char		 id[37];
-	int		 team;
+	enum owner_kind	 kind;
 };
 
 static enum error
 pat_created(struct request *req)
 {
 	const struct pat_note *note = req->pending_arg;
-	enum error e;
 
-	if ((e = db_pat_insert_result(req->app->db)) == ERR_OK)
-		log_msg(LVL_INFO, "event=%s id=%s", note->team ? "team_token_created" :
-		    "pat_created", note->id);
-	else if (e == ERR_LIMIT)
-		log_msg(LVL_INFO, "event=refused_at_cap kind=%s cap=%ld",
-		    note->team ? "team" : "user", req->app->cfg.max_tokens_per_user);
-	return e;
+	return svc_created(&req->app->svc, note->id, note->kind);
 }
 
-/* days, hours and minutes together: within max_days (or 36500 days), and not 0 under max_days. */
-static enum error
-pat_lifetime_check(struct request *req, const struct pat_create_body *b)
+/* The 201 of a create or a rotation: the token, this once, and its item's fields. */
+static void
+pat_minted(struct request *req, const struct token_minted *m)
 {
-	long limit = req->app->cfg.max_days > 0 ? req->app->cfg.max_days : CONFIG_DAYS_MAX;
-	long long total = b->days * 86400 + b->hours * 3600 + b->minutes * 60;
-	char *msg;
+	char created[25];
 
-	if (total > limit * 86400LL) {
-		if ((msg = arena_alloc(&req->arena, 160)) != NULL)
-			snprintf(msg, 160, "days, hours and minutes together must be at "
-			    "most %ld days%s", limit, req->app->cfg.max_days > 0 ?
-			    " (max_days)" : "");
-		return request_fail(req, ERR_INVALID_FIELD, "days", msg);
-	}
-	if (total == 0 && req->app->cfg.max_days > 0)
-		return pat_field_error(req, "days", "must give a lifetime: tokens "
-		    "that never expire are not allowed (max_days)");
-	return ERR_OK;
+	req->status = 201;
+	yajl_gen_map_open(req->gen);
+	json_key_str(req->gen, "token", m->token);
+	json_key_str(req->gen, "id", m->id);
+	if (m->row.group != NULL)
+		json_key_str(req->gen, "group", m->row.group);
+	json_key_str(req->gen, "description", m->row.description);
+	json_key_int(req->gen, "days", m->row.days);
+	json_key_int(req->gen, "hours", m->row.hours);
+	json_key_int(req->gen, "minutes", m->row.minutes);
+	json_time_format(created, m->row.created_us / 1000);
+	json_key_str(req->gen, "createdDate", created);
+	json_key_time(req->gen, "expiresAt", m->row.expires_ms, m->row.expires_ms < 0);
+	yajl_gen_map_close(req->gen);
 }
 
 static enum error
-pat_create_kind(struct request *req, int team)
+pat_create_kind(struct request *req, enum owner_kind kind)
 {
-	struct app *app = req->app;
-	const struct json_field *fields = team ? team_fields : pat_fields, *bad = NULL;
-	size_t nfields = team ? sizeof(team_fields) / sizeof(team_fields[0]) :
+	const struct json_field *fields = kind == OWNER_TEAM ? team_fields : pat_fields;
+	size_t nfields = kind == OWNER_TEAM ? sizeof(team_fields) / sizeof(team_fields[0]) :
 	    sizeof(pat_fields) / sizeof(pat_fields[0]);
+	const struct json_field *bad = NULL;
+	struct fault f = { NULL, "" };
 	struct pat_create_body body;
+	struct principal p;
 	struct token_spec spec;
 	struct token_minted m;
 	struct pat_note *note;
 	const char *why = NULL;
-	char created[25];
 	enum error e;
 
 	/* Like nginx's own limit, a declared oversize body is refused first. */
-	if ((e = request_body_check(req)) != ERR_OK)
-		return e;
-	if ((e = team ? auth_caller(req) : pat_user_caller(req)) != ERR_OK)
-		return e;
-	if ((e = request_body_read(req)) != ERR_OK)
+	if ((e = request_body_check(req)) != ERR_OK ||
+	    (e = auth_caller(req, &req->app->auth)) != ERR_OK ||
+	    (e = request_body_read(req)) != ERR_OK)
 		return e;
 	if (req->media != MEDIA_JSON)
 		return ERR_MEDIA_TYPE;
 	memset(&body, 0, sizeof(body));
+	body.days = -1;		/* absent */
 	e = json_decode(req->body, req->body_len, fields, nfields, &body,
 	    &req->arena, &bad, &why);
 	if (e == ERR_INVALID_FIELD)
 		return pat_field_error(req, bad->name, why);
 	if (e != ERR_OK)
 		return e;
-	if ((e = pat_lifetime_check(req, &body)) != ERR_OK)
-		return e;
-	/* Input first, then whether this caller may (CONTRACT 5). */
-	if (team && !pat_caller_in(&req->caller, body.group))
-		return request_fail(req, ERR_FORBIDDEN, "group", "group: the caller "
-		    "is not in this group");
 
-	spec.group = team ? body.group : NULL;
+	spec.group = kind == OWNER_TEAM ? body.group : NULL;
 	spec.days = body.days;
 	spec.hours = body.hours;
 	spec.minutes = body.minutes;
 	spec.description = body.description;
-	if ((e = token_mint(req, &req->caller, &spec, &m)) != ERR_OK)
-		return e;
+	p = pat_principal(req, kind);
+	if ((e = svc_create(&req->app->svc, &req->arena, &p, &spec, &m, &f)) != ERR_OK)
+		return request_fault(req, e, &f);
 	if ((note = arena_alloc(&req->arena, sizeof(*note))) == NULL)
 		return ERR_INTERNAL;
 	memcpy(note->id, m.id, sizeof(note->id));
-	note->team = team;
+	note->kind = kind;
 
-	req->status = 201;
-	yajl_gen_map_open(req->gen);
-	json_key_str(req->gen, "token", m.token);
-	json_key_str(req->gen, "id", m.id);
-	if (team)
-		json_key_str(req->gen, "group", body.group);
-	json_key_str(req->gen, "description", body.description);
-	json_key_int(req->gen, "days", body.days);
-	json_key_int(req->gen, "hours", body.hours);
-	json_key_int(req->gen, "minutes", body.minutes);
-	json_time_format(created, m.row.created_us / 1000);
-	json_key_str(req->gen, "createdDate", created);
-	json_key_time(req->gen, "expiresAt", m.row.expires_ms, m.row.expires_ms < 0);
-	yajl_gen_map_close(req->gen);
+	pat_minted(req, &m);
 
 	/*
 	 * The token leaves only once its row has committed: the answer waits
 	 * for pat_created, and the worker reads its next request meanwhile.
 	 */
-	if ((e = db_pat_insert_send(app->db, &req->arena, &m.row)) != ERR_OK)
-		return e;
 	req->pending = pat_created;
 	req->pending_arg = note;
 	return ERR_OK;
@@ -207,18 +164,33 @@ pat_create_kind(struct request *req, int team)
 enum error
 pat_create(struct request *req)
 {
-	return pat_create_kind(req, 0);
+	return pat_create_kind(req, OWNER_USER);
 }
 
 enum error
 team_create(struct request *req)
 {
-	return pat_create_kind(req, 1);
+	return pat_create_kind(req, OWNER_TEAM);
+}
+
+/* active, expired, inactive (unused for inactive_days) or rotated. */
+static const char *
+pat_status(const struct pat_row *r, int64_t now, long inactive_days)
+{
+	int64_t last = r->has_last_used ? r->last_used_ms : r->created_ms;
+
+	if (r->rotated)
+		return "rotated";
+	if (r->has_expires && r->expires_ms <= now)
+		return "expired";
+	if (inactive_days > 0 && last < now - inactive_days * 86400000LL)
+		return "inactive";
+	return "active";
 }
 
 /* One token as a list shows it: Terrakube's fields, then ours. */
 static void
-pat_item(yajl_gen g, const struct pat_row *r, int64_t now)
+pat_item(yajl_gen g, const struct pat_row *r, int64_t now, long inactive_days)
 {
 	yajl_gen_map_open(g);
 	json_key_str(g, "id", r->id);
@@ -236,29 +208,15 @@ pat_item(yajl_gen g, const struct pat_row *r, int64_t now)
 	json_key_str(g, "updatedBy", r->updated_by);
 	json_key_time(g, "expiresAt", r->expires_ms, !r->has_expires);
 	json_key_time(g, "lastUsedAt", r->last_used_ms, !r->has_last_used);
-	json_key_str(g, "status", r->has_expires && r->expires_ms <= now ?
-	    "expired" : "active");
+	json_key_str(g, "status", pat_status(r, now, inactive_days));
+	/* Only a rotated token has these, so others keep Terrakube's shape. */
+	if (r->rotated) {
+		json_key_str(g, "rotatedTo", r->rotated_to);
+		json_key_time(g, "graceUntil", r->grace_ms, 0);
+		json_key_time(g, "reusedAfterRotationAt", r->reused_ms, !r->has_reused);
+	}
 	yajl_gen_map_close(g);
 }
-
-static enum error
-pat_list_rows(struct request *req, const struct pat_row *rows, size_t n)
-{
-	int64_t now = token_now_ms();
-
-	req->status = 202;	/* Terrakube's status for a list */
-	yajl_gen_array_open(req->gen);
-	for (size_t i = 0; i < n; i++)
-		pat_item(req->gen, &rows[i], now);
-	yajl_gen_array_close(req->gen);
-	return ERR_OK;
-}
-
-/*
- * Live tokens are capped; expired ones are listed too, so a list is
- * bounded as well: twice the cap, newest first.
- */
-#define PAT_LIST_LIMIT(req)	(2 * (req)->app->cfg.max_tokens_per_user)
 
 /*
  * One owner looping on lists must not crowd out everyone's checks.  The
@@ -281,7 +239,7 @@ pat_list_allowed(struct request *req, const char *key)
 
 /* The caller of a list, counted by credential and then by owner. */
 static enum error
-pat_list_caller(struct request *req, int team)
+pat_list_caller(struct request *req)
 {
 	char cred[HEADER_CRED_MAX + 8];
 	enum error e;
@@ -292,7 +250,7 @@ pat_list_caller(struct request *req, int team)
 		if ((e = pat_list_allowed(req, cred)) != ERR_OK)
 			return e;
 	}
-	if ((e = team ? auth_caller(req) : pat_user_caller(req)) != ERR_OK)
+	if ((e = auth_caller(req, &req->app->auth)) != ERR_OK)
 		return e;
 	/* An identity token is counted once already: its owner is the same. */
 	if (req->caller.via == CALLER_PAT || req->caller.via == CALLER_TEAM ||
@@ -302,53 +260,54 @@ pat_list_caller(struct request *req, int team)
 	return ERR_OK;
 }
 
+static enum error
+pat_list_kind(struct request *req, enum owner_kind kind)
+{
+	struct fault f = { NULL, "" };
+	struct principal p;
+	struct pat_row *rows;
+	size_t n;
+	int64_t now = token_now_ms();
+	enum error e;
+
+	if ((e = pat_list_caller(req)) != ERR_OK)
+		return e;
+	p = pat_principal(req, kind);
+	if ((e = svc_list(&req->app->svc, &req->arena, &p, &rows, &n, &f)) != ERR_OK)
+		return request_fault(req, e, &f);
+	req->status = 202;	/* Terrakube's status for a list */
+	yajl_gen_array_open(req->gen);
+	for (size_t i = 0; i < n; i++)
+		pat_item(req->gen, &rows[i], now, req->app->svc.policy.inactive_days);
+	yajl_gen_array_close(req->gen);
+	return ERR_OK;
+}
+
 enum error
 pat_list(struct request *req)
 {
-	struct pat_row *rows;
-	size_t n;
-	enum error e;
-
-	if ((e = pat_list_caller(req, 0)) != ERR_OK ||
-	    (e = db_pat_list(req->app->db, &req->arena, req->caller.email,
-	    PAT_LIST_LIMIT(req), &rows, &n)) != ERR_OK)
-		return e;
-	return pat_list_rows(req, rows, n);
+	return pat_list_kind(req, OWNER_USER);
 }
 
 enum error
 team_list(struct request *req)
 {
-	const char *const *groups;
-	struct pat_row *rows;
-	size_t n, ngroups;
-	enum error e;
-
-	if ((e = pat_list_caller(req, 1)) != ERR_OK)
-		return e;
-	pat_caller_groups(&req->caller, &groups, &ngroups);
-	if ((e = db_team_list(req->app->db, &req->arena, groups, ngroups,
-	    PAT_LIST_LIMIT(req), &rows, &n)) != ERR_OK)
-		return e;
-	return pat_list_rows(req, rows, n);
+	return pat_list_kind(req, OWNER_TEAM);
 }
 
 enum error
 team_current(struct request *req)
 {
-	const char *const *groups;
-	size_t n;
 	enum error e;
 
-	if ((e = auth_caller(req)) != ERR_OK)
+	if ((e = auth_caller(req, &req->app->auth)) != ERR_OK)
 		return e;
-	pat_caller_groups(&req->caller, &groups, &n);
 	req->status = 202;	/* Terrakube's status */
 	yajl_gen_map_open(req->gen);
 	json_str(req->gen, "groups");
 	yajl_gen_array_open(req->gen);
-	for (size_t i = 0; i < n; i++)
-		json_str(req->gen, groups[i]);
+	for (size_t i = 0; i < req->caller.ngroups; i++)
+		json_str(req->gen, req->caller.groups[i]);
 	yajl_gen_array_close(req->gen);
 	yajl_gen_map_close(req->gen);
 	return ERR_OK;
@@ -357,40 +316,33 @@ team_current(struct request *req)
 enum error
 pat_get(struct request *req)
 {
+	struct fault f = { NULL, "" };
+	struct principal p;
 	struct pat_row row;
 	enum error e;
 
-	if ((e = pat_user_caller(req)) != ERR_OK)
+	if ((e = auth_caller(req, &req->app->auth)) != ERR_OK)
 		return e;
-	if (!uuid_valid(req->param))
-		return ERR_NOT_FOUND;
-	if ((e = db_pat_get(req->app->db, &req->arena, req->param,
-	    req->caller.email, &row)) != ERR_OK)
-		return e;
+	p = pat_principal(req, OWNER_USER);
+	if ((e = svc_get(&req->app->svc, &req->arena, &p, req->param, &row, &f)) != ERR_OK)
+		return request_fault(req, e, &f);
 	req->status = 200;
-	pat_item(req->gen, &row, token_now_ms());
+	pat_item(req->gen, &row, token_now_ms(), req->app->svc.policy.inactive_days);
 	return ERR_OK;
 }
 
 static enum error
-pat_revoke_kind(struct request *req, int team)
+pat_revoke_kind(struct request *req, enum owner_kind kind)
 {
-	const char *const *groups;
-	size_t n;
+	struct fault f = { NULL, "" };
+	struct principal p;
 	enum error e;
 
-	if ((e = team ? auth_caller(req) : pat_user_caller(req)) != ERR_OK)
+	if ((e = auth_caller(req, &req->app->auth)) != ERR_OK)
 		return e;
-	if (!uuid_valid(req->param))
-		return ERR_NOT_FOUND;
-	pat_caller_groups(&req->caller, &groups, &n);
-	e = team ? db_team_revoke(req->app->db, req->param, groups, n,
-	    req->caller.email) : db_pat_revoke(req->app->db, req->param,
-	    req->caller.email, req->caller.email);
-	if (e != ERR_OK)
-		return e;
-	log_msg(LVL_INFO, "event=%s id=%s", team ? "team_token_revoked" :
-	    "pat_revoked", req->param);
+	p = pat_principal(req, kind);
+	if ((e = svc_revoke(&req->app->svc, &req->arena, &p, req->param, &f)) != ERR_OK)
+		return request_fault(req, e, &f);
 	req->status = 202;	/* Terrakube's status, with an empty body */
 	return ERR_OK;
 }
@@ -398,11 +350,218 @@ pat_revoke_kind(struct request *req, int team)
 enum error
 pat_revoke(struct request *req)
 {
-	return pat_revoke_kind(req, 0);
+	return pat_revoke_kind(req, OWNER_USER);
 }
 
 enum error
 team_revoke(struct request *req)
 {
-	return pat_revoke_kind(req, 1);
+	return pat_revoke_kind(req, OWNER_TEAM);
+}
+
+#define PAT_AUDIT_DEFAULT	50
+#define PAT_AUDIT_MAX		500
+
+/* A query parameter as a whole number from 1 to max; dflt when absent. */
+static enum error
+pat_query_number(struct request *req, const char *name, long long max,
+    long long dflt, long long *out)
+{
+	const char *q = req->p.query != NULL ? req->p.query : "", *v;
+	char *end;
+	size_t len;
+	int n;
+
+	*out = dflt;
+	if ((n = form_get(&req->arena, q, strlen(q), name, &v, &len)) == 0)
+		return ERR_OK;
+	if (n != 1 || len == 0 || len > 19 || strspn(v, "0123456789") != len ||
+	    (*out = strtoll(v, &end, 10)) < 1 || *out > max) {
+		char *msg = arena_alloc(&req->arena, 96);
+
+		if (msg != NULL)
+			snprintf(msg, 96, "%s must be a whole number from 1 to %lld, "
+			    "given once", name, max);
+		return request_fail(req, ERR_INVALID_FIELD, name, msg);
+	}
+	return ERR_OK;
+}
+
+enum error
+pat_audit(struct request *req)
+{
+	struct principal p;
+	struct audit_row *rows;
+	long long limit, before;
+	size_t n;
+	enum error e;
+
+	if ((e = auth_caller(req, &req->app->auth)) != ERR_OK ||
+	    (e = pat_query_number(req, "limit", PAT_AUDIT_MAX, PAT_AUDIT_DEFAULT,
+	    &limit)) != ERR_OK ||
+	    (e = pat_query_number(req, "before", INT64_MAX, 0, &before)) != ERR_OK)
+		return e;
+	p = pat_principal(req, OWNER_USER);
+	if ((e = svc_audit(&req->app->svc, &req->arena, &p, before, (long)limit,
+	    &rows, &n)) != ERR_OK)
+		return e;
+	req->status = 200;
+	yajl_gen_array_open(req->gen);
+	for (size_t i = 0; i < n; i++) {
+		yajl_gen_map_open(req->gen);
+		json_key_int(req->gen, "id", rows[i].id);
+		json_key_time(req->gen, "at", rows[i].at_ms, 0);
+		json_key_str(req->gen, "event", rows[i].event);
+		json_key_str(req->gen, "tokenId", rows[i].token_id);
+		json_key_str(req->gen, "ownerKind", rows[i].owner_kind);
+		json_key_str(req->gen, "owner", rows[i].owner);
+		json_key_str(req->gen, "actor", rows[i].actor);
+		json_key_str(req->gen, "actorVia", rows[i].via);
+		json_key_str(req->gen, "address", rows[i].addr);
+		json_key_str(req->gen, "requestId", rows[i].request_id);
+		yajl_gen_map_close(req->gen);
+	}
+	yajl_gen_array_close(req->gen);
+	return ERR_OK;
+}
+
+/* ------------------------------------------------------------------ lifecycle */
+
+struct pat_rotate_body {
+	long long	 grace;
+};
+
+static const struct json_field rotate_fields[] = {
+	{ "graceSeconds", JSON_INTEGER, 0, 31 * 86400,
+	    offsetof(struct pat_rotate_body, grace), 1, NULL },
+};
+
+static enum error
+pat_rotate_kind(struct request *req, enum owner_kind kind)
+{
+	const struct json_field *bad = NULL;
+	struct fault f = { NULL, "" };
+	struct pat_rotate_body body = { 0 };
+	struct principal p;
+	struct token_minted m;
+	const char *why = NULL;
+	enum error e;
+
+	if ((e = request_body_check(req)) != ERR_OK ||
+	    (e = auth_caller(req, &req->app->auth)) != ERR_OK ||
+	    (e = request_body_read(req)) != ERR_OK)
+		return e;
+	/* The body is optional; one that is sent is a JSON object. */
+	if (req->body_len > 0) {
+		if (req->media != MEDIA_JSON)
+			return ERR_MEDIA_TYPE;
+		e = json_decode(req->body, req->body_len, rotate_fields, 1, &body,
+		    &req->arena, &bad, &why);
+		if (e == ERR_INVALID_FIELD)
+			return pat_field_error(req, bad->name, why);
+		if (e != ERR_OK)
+			return e;
+	}
+	p = pat_principal(req, kind);
+	if ((e = svc_rotate(&req->app->svc, &req->arena, &p, req->param,
+	    (long)body.grace, &m, &f)) != ERR_OK)
+		return request_fault(req, e, &f);
+	pat_minted(req, &m);
+	return ERR_OK;
+}
+
+enum error
+pat_rotate(struct request *req)
+{
+	return pat_rotate_kind(req, OWNER_USER);
+}
+
+enum error
+team_rotate(struct request *req)
+{
+	return pat_rotate_kind(req, OWNER_TEAM);
+}
+
+enum error
+pat_self_get(struct request *req)
+{
+	struct fault f = { NULL, "" };
+	struct principal p;
+	struct pat_row row;
+	enum error e;
+
+	if ((e = auth_caller(req, &req->app->auth)) != ERR_OK)
+		return e;
+	p = pat_principal(req, req->caller.via == CALLER_TEAM ? OWNER_TEAM : OWNER_USER);
+	if ((e = svc_self(&req->app->svc, &req->arena, &p, &row, &f)) != ERR_OK)
+		return request_fault(req, e, &f);
+	req->status = 200;
+	pat_item(req->gen, &row, token_now_ms(), req->app->svc.policy.inactive_days);
+	return ERR_OK;
+}
+
+enum error
+pat_self_revoke(struct request *req)
+{
+	struct fault f = { NULL, "" };
+	struct principal p;
+	enum error e;
+
+	if ((e = auth_caller(req, &req->app->auth)) != ERR_OK)
+		return e;
+	p = pat_principal(req, req->caller.via == CALLER_TEAM ? OWNER_TEAM : OWNER_USER);
+	if ((e = svc_revoke_self(&req->app->svc, &req->arena, &p, &f)) != ERR_OK)
+		return request_fault(req, e, &f);
+	req->status = 202;
+	return ERR_OK;
+}
+
+#define PAT_REPORT_MAX	100
+
+struct pat_report_body {
+	struct json_strings	 tokens;
+};
+
+static const struct json_field report_fields[] = {
+	{ "tokens", JSON_STRINGS, 1, PAT_REPORT_MAX,
+	    offsetof(struct pat_report_body, tokens), 0, NULL },
+};
+
+/*
+ * POST /pat/v1/revoke: whoever holds a leaked token may report it, so no
+ * caller is needed, and the answer is 202 whatever the tokens were: it
+ * reveals nothing.  Reports are rate-limited by address.
+ */
+enum error
+pat_report(struct request *req)
+{
+	const struct json_field *bad = NULL;
+	struct pat_report_body body;
+	const char *why = NULL, *addr;
+	char key[80];
+	long revoked;
+	enum error e;
+
+	addr = auth_client_addr(req, req->app->auth.trusted_proxies);
+	snprintf(key, sizeof(key), "report:%s", addr != NULL ? addr : "-");
+	if (!ratelimit_take(&req->app->reports, key))
+		return request_fail(req, ERR_RATE, NULL, "too many reports from this "
+		    "address; retry in a second");
+	if ((e = request_body_check(req)) != ERR_OK ||
+	    (e = request_body_read(req)) != ERR_OK)
+		return e;
+	if (req->media != MEDIA_JSON)
+		return ERR_MEDIA_TYPE;
+	memset(&body, 0, sizeof(body));
+	e = json_decode(req->body, req->body_len, report_fields, 1, &body, &req->arena,
+	    &bad, &why);
+	if (e == ERR_INVALID_FIELD)
+		return pat_field_error(req, bad->name, why);
+	if (e != ERR_OK)
+		return e;
+	if ((e = svc_report(&req->app->svc, &req->arena, body.tokens.items,
+	    body.tokens.n, addr, &revoked)) != ERR_OK)
+		return e;
+	req->status = 202;
+	return ERR_OK;
 }

@@ -53,7 +53,9 @@ verify_get(struct request *req)
 {
 	const struct authorization *a = &req->auth;
 	struct pat_row row;
+	struct fault f = { NULL, "" };
 	const char *groups;
+	char expires[25];
 	enum error e;
 	int team;
 
@@ -61,21 +63,24 @@ verify_get(struct request *req)
 		return ERR_UNAUTHORIZED;
 	if (a->malformed)
 		return ERR_INVALID_TOKEN;
-	if ((e = token_check(req, a->cred, a->len, auth_client_addr(req), &row)) != ERR_OK)
-		return e;
+	if ((e = svc_check(&req->app->svc, &req->arena, a->cred, a->len,
+	    auth_client_addr(req, req->app->auth.trusted_proxies), &row, &f)) != ERR_OK)
+		return request_fault(req, e, &f);
 	/*
 	 * At the edge a team token is its group, not the member who made it:
 	 * no X-Pat-Email, so a backend that keys on email never takes it for
 	 * that person (CONTRACT 4).
 	 */
 	team = row.group != NULL;
+	json_time_format(expires, row.expires_ms);
 	groups = verify_groups_header(req, row.groups, row.ngroups);
 	/* Stored identities hold no control characters; refuse to answer if one does. */
 	if (groups == NULL || request_header(req, "X-Pat-Id", row.id) == -1 ||
 	    request_header(req, "X-Pat-Kind", team ? "team" : "user") == -1 ||
 	    (!team && request_header(req, "X-Pat-Email", row.email) == -1) ||
 	    request_header(req, "X-Pat-Name", row.name) == -1 ||
-	    request_header(req, "X-Pat-Groups", groups) == -1) {
+	    request_header(req, "X-Pat-Groups", groups) == -1 ||
+	    (row.has_expires && request_header(req, "X-Pat-Expires-At", expires) == -1)) {
 		log_msg(LVL_ERROR, "event=unsafe_identity id=%s", row.id);
 		return ERR_INTERNAL;
 	}
@@ -131,6 +136,7 @@ introspect_client_ok(struct request *req)
 enum error
 introspect_post(struct request *req)
 {
+	struct fault f = { NULL, "" };
 	struct pat_row row;
 	const char *token;
 	char *sub;
@@ -151,7 +157,8 @@ introspect_post(struct request *req)
 
 	req->status = 200;
 	/* Only a refused token is inactive: an outage must not read as a revocation. */
-	if ((e = token_check(req, token, len, auth_client_addr(req), &row)) != ERR_OK &&
+	if ((e = svc_check(&req->app->svc, &req->arena, token, len,
+	    auth_client_addr(req, req->app->auth.trusted_proxies), &row, &f)) != ERR_OK &&
 	    e != ERR_INVALID_TOKEN)
 		return e;
 	yajl_gen_map_open(req->gen);
