@@ -9,6 +9,7 @@
 
 #include "auth.h"
 #include "cors.h"
+#include "metrics.h"
 #include "log.h"
 #include "response.h"
 #include "router.h"
@@ -140,11 +141,12 @@ app_log(const struct request *req)
 	char method[16], path[128];
 	double ms;
 
-	if (!log_enabled(level))
-		return;
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	ms = (double)(now.tv_sec - req->start.tv_sec) * 1e3 +
 	    (double)(now.tv_nsec - req->start.tv_nsec) / 1e6;
+	metrics_request((enum metric_endpoint)req->endpoint, req->status, ms / 1e3);
+	if (!log_enabled(level))
+		return;
 	log_msg(level, "event=request method=\"%s\" path=\"%s\" status=%d ms=%.2f%s%s",
 	    log_clean(method, sizeof(method), req->method),
 	    log_clean(path, sizeof(path), req->path), req->status, ms,

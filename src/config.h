@@ -36,6 +36,7 @@ struct config {
 	int		 trust_remote_user;
 	char		*trusted_proxies;
 	char		*cors_origins;
+	char		*metrics_allow;		/* who may read /pat/v1/metrics */
 	char		*introspect_secret;
 	char		*listen;
 	long		 workers;		/* 0: one per CPU, at least 2 */

@@ -11,6 +11,7 @@
 #include <libpq-fe.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "migrations.h"
 
 #define DB_RETRY_MS	250	/* after a failed connect, answer 503 this long */
@@ -205,6 +206,8 @@ db_free(struct db *db)
 static void
 db_log_error(const char *event, const char *msg)
 {
+	if (strcmp(event, "db_notice") != 0)
+		metrics_count(M_DB_ERRORS);
 	char clean[512];
 
 	log_msg(LVL_WARN, "event=%s reason=\"%s\"", event,
@@ -313,7 +316,8 @@ db_connect(struct db *db)
 		PQclear(res);
 	}
 	/* Whatever was notified while no connection listened is lost: say so. */
-	db->generation++;
+	if (db->generation++ > 0)
+		metrics_count(M_DB_RECONNECTS);
 	log_msg(LVL_INFO, "event=db_connected");
 	return ERR_OK;
 err:

@@ -17,6 +17,7 @@
 #include "config.h"
 #include "identity.h"
 #include "log.h"
+#include "metrics.h"
 #include "uuid.h"
 
 static const char *const principal_vias[] = {
@@ -77,6 +78,7 @@ svc_notified(void *arg, const char *payload)
 	const char *colon = strchr(payload, ':');
 
 	svc->notified++;
+	metrics_count(M_NOTIFICATIONS);
 	if (colon != NULL && strncmp(payload, "created:", 8) != 0)
 		cache_drop(svc->cache, colon + 1);
 }
