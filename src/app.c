@@ -93,6 +93,10 @@ app_init(struct app *app, struct config *cfg, char *err, size_t errsz)
 	if (ok)
 		svc_cache(&app->svc, (size_t)app->cfg.verify_cache_entries,
 		    app->cfg.verify_cache_seconds);
+	if (ok && app->cfg.read_database_url[0] != '\0') {
+		app->db_read = db_new(app->cfg.read_database_url);
+		svc_standby(&app->svc, app->db_read, app->cfg.verify_on_standby);
+	}
 	for (i = 0; i < APP_REQUESTS; i++)
 		ok &= (app->gen[i] = app_gen()) != NULL;
 	if (!ok) {
@@ -126,6 +130,7 @@ app_free(struct app *app)
 	response_free();
 	auth_cache_clear();
 	db_free(app->db);
+	db_free(app->db_read);
 	jwks_cache_close(&app->jwks);
 	app_keys_free(&app->svc.keys);
 	svc_free(&app->svc);

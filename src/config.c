@@ -47,6 +47,8 @@ struct config_key {
 
 static const struct config_key config_keys[] = {
 	CS(database_url, ""),
+	CS(read_database_url, ""),
+	CB(verify_on_standby, "off"),
 	CS(secret_file, ""),
 	CS(pepper_file, ""),
 	CS(issuer, "Terrakube"),

@@ -13,6 +13,8 @@
 
 struct config {
 	char		*database_url;
+	char		*read_database_url;	/* a standby for reads; empty: the primary */
+	int		 verify_on_standby;	/* checks read the standby too */
 	char		*secret_file;
 	char		*pepper_file;
 	char		*issuer;

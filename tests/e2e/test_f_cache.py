@@ -140,3 +140,36 @@ def test_a_full_cache_is_bounded_and_small():
         assert evictions >= 100, evictions
         assert full - base < 1024, (base, full)     # the absolute figure: ./devstack bench
     sql("DELETE FROM pat WHERE owner_email = '%s'" % email)
+
+
+def test_reads_from_a_standby_url_keep_every_answer_right():
+    """read_database_url with verify_on_standby: here the 'standby' is the
+    same database (the Patroni cluster test has real ones); a token just
+    created verifies at once, a revoked one never, and the lookup on the
+    standby records no use itself (a standby refuses writes)."""
+    url = [line for line in open(lib.CONFIG) if line.startswith("database_url")][0]
+    url = url.split("=", 1)[1].strip()
+    env = {"PATGATE_READ_DATABASE_URL": url, "PATGATE_VERIFY_ON_STANDBY": "on",
+           "PATGATE_VERIFY_CACHE_ENTRIES": "0"}
+    ident = id_token()
+    with Instance(workers=2, env=env) as inst:
+        def create():
+            r = inst.request({"REQUEST_METHOD": "POST", "SCRIPT_NAME": "/pat/v1",
+                              "CONTENT_TYPE": "application/json",
+                              "HTTP_AUTHORIZATION": "Bearer " + ident},
+                             b'{"days": 1, "description": "standby"}')
+            assert r.status == 201, r
+            return r.json()["token"], r.json()["id"]
+
+        def verify(tok):
+            return inst.request({"SCRIPT_NAME": "/pat/v1/verify",
+                                 "HTTP_AUTHORIZATION": "Bearer " + tok}).status
+
+        tok, tid = create()
+        assert verify(tok) == 200
+        assert inst.request({"REQUEST_METHOD": "DELETE", "SCRIPT_NAME": "/pat/v1/" + tid,
+                             "HTTP_AUTHORIZATION": "Bearer " + ident}).status == 202
+        assert [verify(tok) for _ in range(20)] == [401] * 20
+        items = inst.request({"SCRIPT_NAME": "/pat/v1", "HTTP_AUTHORIZATION": "Bearer " + ident})
+        assert items.status == 202, items
+        assert "db_error" not in inst.read_log(), inst.read_log()[-1000:]
