@@ -93,6 +93,31 @@ def node_conninfo(name, dbname="patgate"):
         node(name)["pg_port"], dbname)
 
 
+def apply_delay(name, delay):
+    """Make a standby replay late (recovery_min_apply_delay), or on time with
+    None.  Patroni owns the recovery settings (it empties them from
+    postgresql.auto.conf), so this goes through the node's own patroni.yml
+    and Patroni's reload; ./devstack cluster up writes that file anew."""
+    path = os.path.join(CV, name, "patroni.yml")
+    with open(path) as f:
+        text = f.read()
+    head, mark = "\npostgresql:\n", "  recovery_conf:\n    recovery_min_apply_delay: "
+    lines = [ln for ln in text.split("\n") if "recovery_conf:" not in ln and
+             "recovery_min_apply_delay:" not in ln]
+    text = "\n".join(lines)
+    if delay is not None:
+        text = text.replace(head, head + mark + delay + "\n", 1)
+    with open(path, "w") as f:
+        f.write(text)
+    req = urllib.request.Request("http://127.0.0.1:%d/reload" % node(name)["rest_port"],
+                                 method="POST")
+    urllib.request.urlopen(req, timeout=5).read()
+    want = "0" if delay is None else delay
+    ok = lib.wait_for(lambda: psql("SHOW recovery_min_apply_delay",
+                                   node_conninfo(name))[0][0] == want, 20)
+    assert ok, "recovery_min_apply_delay did not become %s on %s" % (want, name)
+
+
 def patgate_backends(name):
     """How many of patgate's connections the node holds."""
     return int(psql("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'patgate'",
