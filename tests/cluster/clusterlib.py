@@ -292,6 +292,70 @@ class Load:
         return [r for r in self.results if r[4] != OK[r[0]]]
 
 
+def revoke_then_verify(create, verify, revoke, owners, rounds=300):
+    """rounds times: create through one side, verify through the other (so
+    that its worker may cache the check), revoke through the first, and at
+    once verify through the other again.  Each of create, verify and revoke
+    takes (side, ...) with side 0 or 1.  Returns the answers that were not
+    401 to those last verifies."""
+    wrong = []
+    for i in range(rounds):
+        a, b = i % 2, (i + 1) % 2
+        ident = owners.ident()
+        r = create(a, ident)
+        assert r.status == 201, r
+        tok, tid = r.json()["token"], r.json()["id"]
+        assert verify(b, tok) == 200
+        time.sleep(0.02)
+        assert revoke(a, ident, tid) == 202
+        s = verify(b, tok)
+        if s != 401:
+            wrong.append(s)
+    return wrong
+
+
+def over_nginx():
+    """create, verify and revoke through the two instances' nginx, for revoke_then_verify."""
+    ps = ports()
+    return (lambda side, ident: lib.create(ident, 1, "revoke then verify", port=ps[side]),
+            lambda side, tok: request("GET", "/pat/v1/verify", token=tok, port=ps[side]).status,
+            lambda side, ident, tid: request("DELETE", "/pat/v1/" + tid, token=ident,
+                                             port=ps[side]).status)
+
+
+def over_fastcgi(insts):
+    """The same straight to two private instances' workers (lib.Instance)."""
+    def create(side, ident):
+        return insts[side].request({"REQUEST_METHOD": "POST", "SCRIPT_NAME": "/pat/v1",
+                                    "CONTENT_TYPE": "application/json",
+                                    "HTTP_AUTHORIZATION": "Bearer " + ident},
+                                   b'{"days": 1, "description": "revoke then verify"}')
+
+    def verify(side, tok):
+        return insts[side].request({"SCRIPT_NAME": "/pat/v1/verify",
+                                    "HTTP_AUTHORIZATION": "Bearer " + tok}).status
+
+    def revoke(side, ident, tid):
+        return insts[side].request({"REQUEST_METHOD": "DELETE", "SCRIPT_NAME": "/pat/v1/" + tid,
+                                    "HTTP_AUTHORIZATION": "Bearer " + ident}).status
+    return create, verify, revoke
+
+
+def private_config(read_from=None, extra=""):
+    """patgate1's configuration for a private lib.Instance: reads from the
+    node read_from only (verify_on_standby), or none; plus extra lines."""
+    with open(INFO["instances"][0]["config"]) as f:
+        lines = [ln for ln in f.read().splitlines()
+                 if not ln.startswith(("listen", "read_database_url", "verify_on_standby"))]
+    if read_from is not None:
+        with open(os.path.join(CV, "keys", "pg-patgate")) as f:
+            password = f.read().strip()
+        lines.append("read_database_url = host=127.0.0.1 port=%d dbname=patgate user=patgate "
+                     "password=%s connect_timeout=2" % (node(read_from)["pg_port"], password))
+        lines.append("verify_on_standby = on")
+    return "\n".join(lines) + "\n" + extra + "\n"
+
+
 def pool(n=8, port=None):
     ident = id_token(unique_email("pool"))
     out = []
