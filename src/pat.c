@@ -105,9 +105,11 @@ pat_minted(struct request *req, const struct token_minted *m)
 	yajl_gen_map_close(req->gen);
 }
 
-static enum error
-pat_create_kind(struct request *req, enum owner_kind kind)
+enum error
+pat_create(struct request *req)
 {
+	enum owner_kind kind = req->owner_kind;
+
 	const struct json_field *fields = kind == OWNER_TEAM ? team_fields : pat_fields;
 	size_t nfields = kind == OWNER_TEAM ? sizeof(team_fields) / sizeof(team_fields[0]) :
 	    sizeof(pat_fields) / sizeof(pat_fields[0]);
@@ -159,18 +161,6 @@ pat_create_kind(struct request *req, enum owner_kind kind)
 	req->pending = pat_created;
 	req->pending_arg = note;
 	return ERR_OK;
-}
-
-enum error
-pat_create(struct request *req)
-{
-	return pat_create_kind(req, OWNER_USER);
-}
-
-enum error
-team_create(struct request *req)
-{
-	return pat_create_kind(req, OWNER_TEAM);
 }
 
 /* active, expired, inactive (unused for inactive_days) or rotated. */
@@ -260,9 +250,11 @@ pat_list_caller(struct request *req)
 	return ERR_OK;
 }
 
-static enum error
-pat_list_kind(struct request *req, enum owner_kind kind)
+enum error
+pat_list(struct request *req)
 {
+	enum owner_kind kind = req->owner_kind;
+
 	struct fault f = { NULL, "" };
 	struct principal p;
 	struct pat_row *rows;
@@ -281,18 +273,6 @@ pat_list_kind(struct request *req, enum owner_kind kind)
 		pat_item(req->gen, &rows[i], now, req->app->svc.policy.inactive_days);
 	yajl_gen_array_close(req->gen);
 	return ERR_OK;
-}
-
-enum error
-pat_list(struct request *req)
-{
-	return pat_list_kind(req, OWNER_USER);
-}
-
-enum error
-team_list(struct request *req)
-{
-	return pat_list_kind(req, OWNER_TEAM);
 }
 
 enum error
@@ -331,9 +311,11 @@ pat_get(struct request *req)
 	return ERR_OK;
 }
 
-static enum error
-pat_revoke_kind(struct request *req, enum owner_kind kind)
+enum error
+pat_revoke(struct request *req)
 {
+	enum owner_kind kind = req->owner_kind;
+
 	struct fault f = { NULL, "" };
 	struct principal p;
 	enum error e;
@@ -345,18 +327,6 @@ pat_revoke_kind(struct request *req, enum owner_kind kind)
 		return request_fault(req, e, &f);
 	req->status = 202;	/* Terrakube's status, with an empty body */
 	return ERR_OK;
-}
-
-enum error
-pat_revoke(struct request *req)
-{
-	return pat_revoke_kind(req, OWNER_USER);
-}
-
-enum error
-team_revoke(struct request *req)
-{
-	return pat_revoke_kind(req, OWNER_TEAM);
 }
 
 #define PAT_AUDIT_DEFAULT	50
@@ -436,9 +406,11 @@ static const struct json_field rotate_fields[] = {
 	    offsetof(struct pat_rotate_body, grace), 1, NULL },
 };
 
-static enum error
-pat_rotate_kind(struct request *req, enum owner_kind kind)
+enum error
+pat_rotate(struct request *req)
 {
+	enum owner_kind kind = req->owner_kind;
+
 	const struct json_field *bad = NULL;
 	struct fault f = { NULL, "" };
 	struct pat_rotate_body body = { 0 };
@@ -468,18 +440,6 @@ pat_rotate_kind(struct request *req, enum owner_kind kind)
 		return request_fault(req, e, &f);
 	pat_minted(req, &m);
 	return ERR_OK;
-}
-
-enum error
-pat_rotate(struct request *req)
-{
-	return pat_rotate_kind(req, OWNER_USER);
-}
-
-enum error
-team_rotate(struct request *req)
-{
-	return pat_rotate_kind(req, OWNER_TEAM);
 }
 
 enum error
