@@ -18,7 +18,8 @@
 
 enum db_stmt {
 	ST_PING, ST_INSERT, ST_LIST, ST_TEAM_LIST, ST_GET, ST_REVOKE, ST_USE,
-	ST_AUDIT, ST_ADMIN_LIST, ST_REVOKE_OWNER, ST_PURGE, ST__COUNT
+	ST_AUDIT_OWNER, ST_AUDIT_TOKEN, ST_ADMIN_LIST, ST_REVOKE_OWNER, ST_PURGE,
+	ST__COUNT
 };
 
 /*
@@ -58,6 +59,7 @@ enum audit_column {
 };
 #define AUDIT_COLUMNS "id, at, event, token_id, owner_kind, owner, actor, " \
 	"actor_via, addr, request_id"
+#define AUDIT_ID_END	"9223372036854775807"	/* before no event: the newest first */
 
 /* What a statement's result means beyond its status. */
 static enum error	db_true_or_limit(PGresult *);
@@ -106,12 +108,21 @@ static const struct {
 	    "AND (last_used_at IS NULL OR last_used_at < now() - interval '60 seconds') "
 	    "THEN pat_touch(id, $2) END "
 	    "FROM pat WHERE token_hmac = $1", 2, 1, 0, NULL },
-	/* An owner's events, or a token's, newest first, before an event id. */
-	[ST_AUDIT] = { "audit_list",
+	/*
+	 * An owner's events, or a token's, newest first, before an event id.
+	 * Two statements, each a plain index range under the generic plan: one
+	 * with "$n IS NULL OR ..." for either walked the whole audit table.
+	 */
+	[ST_AUDIT_OWNER] = { "audit_owner",
 	    "SELECT " AUDIT_COLUMNS " FROM audit "
-	    "WHERE (($1::text IS NULL OR (owner_kind = $1 AND owner = $2)) "
-	    "AND ($3::uuid IS NULL OR token_id = $3::uuid)) "
-	    "AND ($4::int8 IS NULL OR id < $4::int8) "
+	    "WHERE owner_kind = $1 AND owner = $2 "
+	    "AND id < coalesce($3::int8, " AUDIT_ID_END ") "
+	    "ORDER BY id DESC LIMIT $4", 4, 1, 0, NULL },
+	[ST_AUDIT_TOKEN] = { "audit_token",
+	    "SELECT " AUDIT_COLUMNS " FROM audit "
+	    "WHERE token_id = $1::uuid "
+	    "AND ($2::text IS NULL OR (owner_kind = $2 AND owner = $3)) "
+	    "AND id < coalesce($4::int8, " AUDIT_ID_END ") "
 	    "ORDER BY id DESC LIMIT $5", 5, 1, 0, NULL },
 	/* The admin tool's list: any owner's, by state and by last use. */
 	[ST_ADMIN_LIST] = { "admin_list",
@@ -807,16 +818,20 @@ db_audit_list(struct db *db, struct arena *a, const char *kind, const char *owne
     size_t *nrows)
 {
 	char lim[24], bef[24];
-	const char *values[5] = { kind, owner, token_id, before > 0 ? bef : NULL, lim };
+	const char *by_owner[4] = { kind, owner, before > 0 ? bef : NULL, lim };
+	const char *by_token[5] = { token_id, kind, owner, before > 0 ? bef : NULL, lim };
 	PGresult *res;
 	enum error e;
 	int i, n;
 
 	*rows = NULL;
 	*nrows = 0;
+	if (token_id == NULL && (kind == NULL || owner == NULL))
+		return ERR_INTERNAL;
 	snprintf(lim, sizeof(lim), "%ld", limit);
 	snprintf(bef, sizeof(bef), "%lld", before);
-	if ((e = db_exec(db, ST_AUDIT, values, NULL, NULL, &res)) != ERR_OK)
+	if ((e = db_exec(db, token_id != NULL ? ST_AUDIT_TOKEN : ST_AUDIT_OWNER,
+	    token_id != NULL ? by_token : by_owner, NULL, NULL, &res)) != ERR_OK)
 		return e;
 	n = PQntuples(res);
 	if (n > 0 && (*rows = arena_alloc(a, (size_t)n * sizeof(**rows))) == NULL)

@@ -95,7 +95,10 @@ enum error	 db_pat_get(struct db *, struct arena *, const char *id,
 enum error	 db_pat_revoke(struct db *, struct arena *, const char *id,
 		    const char *user, const char *const *groups, size_t ngroups,
 		    const struct db_actor *);
-/* Events of an owner (kind "user" or "team", or NULL: any) or of a token, newest first. */
+/*
+ * Events of an owner (kind "user" or "team") or of a token (kind may then
+ * be NULL: any owner), newest first, before the event id before (0: none).
+ */
 enum error	 db_audit_list(struct db *, struct arena *, const char *kind,
 		    const char *owner, const char *token_id, long long before,
 		    long limit, struct audit_row **rows, size_t *nrows);
