@@ -59,6 +59,9 @@ enum audit_column {
 };
 #define AUDIT_COLUMNS "id, at, event, token_id, owner_kind, owner, actor, " \
 	"actor_via, addr, request_id"
+/* The columns of a token an admin's write changed (sql/0008), in this order. */
+enum changed_column { CCOL_ID, CCOL_KIND, CCOL_OWNER };
+#define CHANGED_COLUMNS	"id, owner_kind, owner"
 #define AUDIT_ID_END	"9223372036854775807"	/* before no event: the newest first */
 
 /* What a statement's result means beyond its status. */
@@ -136,9 +139,12 @@ static const struct {
 	    "AND ($4::int IS NULL OR coalesce(last_used_at, created_at) < "
 	    "now() - make_interval(days => $4::int)) "
 	    "ORDER BY pat.created_at DESC, pat.id DESC", 4, 1, 0, NULL },
+	/* The admin tool's writes: each answers the tokens it changed. */
 	[ST_REVOKE_OWNER] = { "revoke_owner",
-	    "SELECT pat_revoke_owner($1, $2, $3)", 3, 0, 1, NULL },
-	[ST_PURGE] = { "purge", "SELECT pat_purge($1::int, $2)", 2, 0, 1, NULL },
+	    "SELECT " CHANGED_COLUMNS " FROM pat_revoke_owner($1, $2, $3)", 3, 0, 1,
+	    NULL },
+	[ST_PURGE] = { "purge",
+	    "SELECT " CHANGED_COLUMNS " FROM pat_purge($1::int, $2)", 2, 0, 1, NULL },
 };
 
 /*
@@ -869,39 +875,55 @@ db_admin_list(struct db *db, struct arena *a, const char *user, const char *grou
 	return db_rows(db, ST_ADMIN_LIST, values, a, rows, nrows);
 }
 
-/* Run a write of the admin tool that answers a count. */
+/* Run a write of the admin tool that answers the tokens it changed. */
 static enum error
-db_count(struct db *db, enum db_stmt st, const char *const *values, long *count)
+db_changes(struct db *db, enum db_stmt st, const char *const *values,
+    struct arena *a, struct db_changed **rows, size_t *nrows)
 {
 	PGresult *res;
 	enum error e;
+	int i, n;
 
-	*count = 0;
+	*rows = NULL;
+	*nrows = 0;
 	if ((e = db_exec(db, st, values, NULL, NULL, &res)) != ERR_OK)
 		return e;
-	if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0))
-		*count = (long)db_int(res, 0, 0, NULL);
+	n = PQntuples(res);
+	if (n > 0 && (*rows = arena_alloc(a, (size_t)n * sizeof(**rows))) == NULL)
+		e = ERR_INTERNAL;
+	for (i = 0; i < n && e == ERR_OK; i++) {
+		struct db_changed *r = &(*rows)[i];
+
+		r->id = db_uuid(a, res, i, CCOL_ID);
+		r->owner_kind = db_copy(a, res, i, CCOL_KIND);
+		r->owner = db_copy(a, res, i, CCOL_OWNER);
+		if (r->id == NULL || r->owner_kind == NULL || r->owner == NULL)
+			e = ERR_INTERNAL;
+	}
+	if (e == ERR_OK)
+		*nrows = (size_t)n;
 	PQclear(res);
-	return ERR_OK;
+	return e;
 }
 
 enum error
-db_revoke_owner(struct db *db, const char *user, const char *group,
-    const char *actor, long *count)
+db_revoke_owner(struct db *db, struct arena *a, const char *user, const char *group,
+    const char *actor, struct db_changed **rows, size_t *nrows)
 {
 	const char *values[3] = { user, group, actor };
 
-	return db_count(db, ST_REVOKE_OWNER, values, count);
+	return db_changes(db, ST_REVOKE_OWNER, values, a, rows, nrows);
 }
 
 enum error
-db_purge(struct db *db, long days, const char *actor, long *count)
+db_purge(struct db *db, struct arena *a, long days, const char *actor,
+    struct db_changed **rows, size_t *nrows)
 {
 	char d[24];
 	const char *values[2] = { d, actor };
 
 	snprintf(d, sizeof(d), "%ld", days);
-	return db_count(db, ST_PURGE, values, count);
+	return db_changes(db, ST_PURGE, values, a, rows, nrows);
 }
 
 /* ------------------------------------------------------------------ migrations */

@@ -106,9 +106,20 @@ enum error	 db_audit_list(struct db *, struct arena *, const char *kind,
 enum error	 db_admin_list(struct db *, struct arena *, const char *user,
 		    const char *group, const char *state, long unused_days,
 		    struct pat_row **rows, size_t *nrows);
-enum error	 db_revoke_owner(struct db *, const char *user, const char *group,
-		    const char *actor, long *count);
-enum error	 db_purge(struct db *, long days, const char *actor, long *count);
+/* A token the admin tool's revoke or purge changed.  Strings live in the arena. */
+struct db_changed {
+	const char	*id, *owner_kind, *owner;
+};
+/*
+ * The admin tool (actor: its user's name): revoke every live token of a
+ * user (group NULL) or of a group; purge the tokens revoked or expired more
+ * than days ago.  Each token changed is one event of the trail (sql/0007).
+ */
+enum error	 db_revoke_owner(struct db *, struct arena *, const char *user,
+		    const char *group, const char *actor, struct db_changed **,
+		    size_t *);
+enum error	 db_purge(struct db *, struct arena *, long days, const char *actor,
+		    struct db_changed **, size_t *);
 /*
  * Find the token whose HMAC this is, and in the same statement record its
  * use (at most once a minute) from addr (may be NULL).  ERR_NOT_FOUND if

@@ -1,0 +1,28 @@
+-- 0008_admin_changes.sql - the admin tool's revoke and purge say which tokens
+-- they changed, so that it can name each one, and log each event, as the
+-- trigger (sql/0007) records it.  What they do is unchanged.
+
+DROP FUNCTION pat_revoke_owner(text, text, text);
+CREATE FUNCTION pat_revoke_owner(p_user text, p_group text, p_actor text)
+RETURNS TABLE (id uuid, owner_kind text, owner text)
+LANGUAGE sql VOLATILE AS $$
+    SELECT pat_actor(p_actor, 'admin', NULL, NULL);
+    UPDATE pat SET revoked_at = now(), updated_at = now(), updated_by = p_actor
+     WHERE revoked_at IS NULL
+       AND ((p_group IS NULL AND owner_email = p_user AND owner_group IS NULL)
+            OR owner_group = p_group)
+    RETURNING id, CASE WHEN owner_group IS NULL THEN 'user' ELSE 'team' END,
+              coalesce(owner_group, owner_email);
+$$;
+
+DROP FUNCTION pat_purge(integer, text);
+CREATE FUNCTION pat_purge(p_days integer, p_actor text)
+RETURNS TABLE (id uuid, owner_kind text, owner text)
+LANGUAGE sql VOLATILE AS $$
+    SELECT pat_actor(p_actor, 'admin', NULL, NULL);
+    DELETE FROM pat
+     WHERE revoked_at < now() - make_interval(days => p_days)
+        OR expires_at < now() - make_interval(days => p_days)
+    RETURNING id, CASE WHEN owner_group IS NULL THEN 'user' ELSE 'team' END,
+              coalesce(owner_group, owner_email);
+$$;
