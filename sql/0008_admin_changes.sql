@@ -26,3 +26,26 @@ LANGUAGE sql VOLATILE AS $$
     RETURNING id, CASE WHEN owner_group IS NULL THEN 'user' ELSE 'team' END,
               coalesce(owner_group, owner_email);
 $$;
+
+-- A token revoked and then made valid again (an operator's own
+-- "UPDATE pat SET revoked_at = NULL") is an event too: it was the one
+-- change to revoked_at that wrote no audit row, so a token could come back
+-- to life unrecorded, and a listener that dropped it was never told.
+CREATE OR REPLACE FUNCTION pat_event() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        PERFORM pat_audit('created', NEW.id, NEW.owner_group, NEW.owner_email);
+        PERFORM pg_notify('patgate_token', 'created:' || NEW.id);
+    ELSIF TG_OP = 'DELETE' THEN
+        PERFORM pat_audit('purged', OLD.id, OLD.owner_group, OLD.owner_email);
+        PERFORM pg_notify('patgate_token', 'purged:' || OLD.id);
+    ELSIF NEW.revoked_at IS NOT NULL THEN
+        PERFORM pat_audit('revoked', NEW.id, NEW.owner_group, NEW.owner_email);
+        PERFORM pg_notify('patgate_token', 'revoked:' || NEW.id);
+    ELSIF OLD.revoked_at IS NOT NULL THEN
+        PERFORM pat_audit('restored', NEW.id, NEW.owner_group, NEW.owner_email);
+        PERFORM pg_notify('patgate_token', 'restored:' || NEW.id);
+    END IF;
+    RETURN NULL;
+END
+$$;

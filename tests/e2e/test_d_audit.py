@@ -308,6 +308,14 @@ def test_an_operators_own_sql_update_is_one_row_and_one_notification():
     # The owner sees it in their trail.
     events = request("GET", "/pat/v1/audit", token=ident).json()
     assert (events[0]["event"], events[0]["actorVia"]) == ("revoked", "sql"), events
+    # Made valid again by hand: one row and one notification too, and it works again.
+    with Listener() as listen:
+        lib.sql("UPDATE pat SET revoked_at = NULL WHERE id = '%s'" % tid)
+        lib.sql("UPDATE pat SET description = 'renamed' WHERE id = '%s'" % tid)
+        payloads = listen.stop()
+    assert [p for p in payloads if p.endswith(tid)] == ["restored:" + tid], payloads
+    assert audit_count(tid) == before + 2 and audit_count(tid, "restored") == 1
+    assert request("GET", "/pat/v1/verify", token=tok).status == 200
 
 
 # ------------------------------------------------------------------ patgate-admin

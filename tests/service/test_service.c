@@ -575,6 +575,29 @@ test_sql_update_is_an_event(void **state)
 	ev = newest_event(m.id);
 	assert_string_equal(ev.via, "sql");
 	assert_null(ev.addr);
+
+	/* Made valid again by hand: an event too, and the token works again. */
+	res = PQexecParams(watch, "UPDATE pat SET revoked_at = NULL WHERE id = $1::uuid",
+	    1, NULL, values, NULL, NULL, 0);
+	assert_int_equal(PQresultStatus(res), PGRES_COMMAND_OK);
+	PQclear(res);
+	assert_int_equal(audit_rows(m.id), 3);
+	assert_notified("restored", m.id);
+	assert_string_equal(newest_event(m.id).event, "restored");
+	{
+		struct pat_row row;
+		struct fault f = { NULL, "" };
+
+		assert_int_equal(svc_check(&svc, &arena, m.token, strlen(m.token), NULL,
+		    &row, &f), ERR_OK);
+	}
+	/* Any other change of a row is not an event. */
+	res = PQexecParams(watch, "UPDATE pat SET description = 'renamed' "
+	    "WHERE id = $1::uuid", 1, NULL, values, NULL, NULL, 0);
+	assert_int_equal(PQresultStatus(res), PGRES_COMMAND_OK);
+	PQclear(res);
+	assert_int_equal(audit_rows(m.id), 3);
+	assert_not_notified();
 }
 
 /* ------------------------------------------------------------------ set-up */
