@@ -76,6 +76,15 @@ response_send(struct request *req)
 	 * a browser then wants Allow-Credentials too, as Terrakube's API sends
 	 * it; the origin is one listed by name, never "*".
 	 */
+	/* Like GitHub's token-expiration header: clients can warn before it stops. */
+	if ((req->caller.via == CALLER_PAT || req->caller.via == CALLER_TEAM) &&
+	    req->caller.has_expires) {
+		char when[25];
+
+		json_time_format(when, req->caller.expires_ms);
+		head += (size_t)snprintf(response_buf + head, response_cap - head,
+		    "X-Pat-Expires-At: %s\r\n", when);
+	}
 	if (req->cors_origin != NULL)
 		head += (size_t)snprintf(response_buf + head, response_cap - head,
 		    "Access-Control-Allow-Origin: %s\r\n"

@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/crypto.h>
 
@@ -53,6 +54,7 @@ svc_init(struct svc *svc, struct db *db, const struct token_keys *keys,
 	svc->db = db;
 	svc->keys = *keys;
 	svc->policy = *policy;
+	clock_gettime(CLOCK_MONOTONIC, &svc->started);
 	return (svc->claims = yajl_gen_alloc(NULL)) != NULL ? 0 : -1;
 }
 
@@ -105,9 +107,20 @@ svc_create(struct svc *svc, struct arena *a, const struct principal *p,
 {
 	const struct caller *c = p->actor;
 	long limit = svc->policy.max_days > 0 ? svc->policy.max_days : CONFIG_DAYS_MAX;
-	int64_t now_us = token_now_us(), lifetime = token_lifetime(spec);
+	int64_t now_us = token_now_us(), lifetime = spec->days >= 0 ?
+	    token_lifetime(spec) : 0;
 	struct db_actor who = svc_actor(p);
+	struct token_spec given = *spec;
 	enum error e;
+
+	/* No days given: default_days, when it is set. */
+	if (given.days < 0) {
+		if (svc->policy.default_days == 0)
+			return fault_set(f, ERR_INVALID_FIELD, "days", "days is required");
+		given.days = svc->policy.default_days;
+		lifetime = token_lifetime(&given);
+	}
+	spec = &given;
 
 	/* days, hours and minutes together: within max_days (or 36500 days). */
 	if (lifetime > limit * 86400LL)
@@ -166,6 +179,46 @@ svc_refused(const char *id, const char *reason)
 		    id, reason, held);
 }
 
+/* Unused for inactive_days: it stops working, as GitHub's unused tokens do. */
+static int
+svc_inactive(const struct svc *svc, const struct pat_row *row, int64_t now)
+{
+	int64_t last = row->has_last_used ? row->last_used_ms : row->created_ms;
+
+	return svc->policy.inactive_days > 0 &&
+	    last < now - svc->policy.inactive_days * 86400000LL;
+}
+
+/*
+ * A token stored under a pepper rotated out: find it under each old one,
+ * and re-key its row to the current pepper.  Not at once after a start:
+ * workers of the previous generation, which know only the old pepper, may
+ * still be finishing requests (for at most the supervisor's drain time).
+ */
+#define SVC_REKEY_AFTER_S	35
+
+static enum error
+svc_check_old_pepper(struct svc *svc, struct arena *a, const char *token,
+    size_t len, const char *addr, const unsigned char current[32],
+    struct pat_row *row)
+{
+	unsigned char old[32];
+	struct timespec now;
+	enum error e = ERR_NOT_FOUND;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	for (size_t i = 0; i < svc->keys.nold_peppers && e == ERR_NOT_FOUND; i++) {
+		if (jose_hmac(svc->keys.old_peppers[i], token, len, old) == -1)
+			return ERR_INTERNAL;
+		if ((e = db_pat_use(svc->db, a, old, addr, svc->policy.inactive_days,
+		    row)) == ERR_OK && now.tv_sec - svc->started.tv_sec >= SVC_REKEY_AFTER_S &&
+		    db_rekey(svc->db, row->id, old, current) == ERR_OK)
+			log_msg(LVL_INFO, "event=rekeyed id=%s", row->id);
+	}
+	OPENSSL_cleanse(old, sizeof(old));
+	return e;
+}
+
 enum error
 svc_check(struct svc *svc, struct arena *a, const char *token, size_t len,
     const char *addr, struct pat_row *row, struct fault *f)
@@ -179,7 +232,9 @@ svc_check(struct svc *svc, struct arena *a, const char *token, size_t len,
 		return e;
 	if (token_hmac(&svc->keys, token, len, hmac) == -1)
 		return ERR_INTERNAL;
-	e = db_pat_use(svc->db, a, hmac, addr, row);
+	e = db_pat_use(svc->db, a, hmac, addr, svc->policy.inactive_days, row);
+	if (e == ERR_NOT_FOUND && svc->keys.nold_peppers > 0)
+		e = svc_check_old_pepper(svc, a, token, len, addr, hmac, row);
 	OPENSSL_cleanse(hmac, sizeof(hmac));
 	if (e == ERR_NOT_FOUND)
 		return ERR_INVALID_TOKEN;
@@ -190,6 +245,19 @@ svc_check(struct svc *svc, struct arena *a, const char *token, size_t len,
 		svc_refused(row->id, row->revoked ? "revoked" : row->has_expires &&
 		    row->expires_ms <= now ? "expired" : "jti_mismatch");
 		return ERR_INVALID_TOKEN;
+	}
+	/* Rotated: it works through its grace, then stops; a later use is noted. */
+	if (row->rotated && row->grace_ms <= now) {
+		svc_refused(row->id, "rotated");
+		(void)db_pat_reuse(svc->db, row->id, addr);
+		return fault_set(f, ERR_INVALID_TOKEN, NULL, "the token was rotated; "
+		    "use its successor");
+	}
+	if (svc_inactive(svc, row, now)) {
+		svc_refused(row->id, "inactive");
+		return fault_set(f, ERR_INVALID_TOKEN, NULL, "the token was not used "
+		    "for %ld days (inactive_days) and no longer works",
+		    svc->policy.inactive_days);
 	}
 	/* Rows written before the identity rules may hold what they now refuse. */
 	if ((why = identity_check(row->email, row->name, row->groups, row->ngroups,
@@ -266,4 +334,144 @@ svc_audit(struct svc *svc, struct arena *a, const struct principal *p,
 		return db_audit_list(svc->db, a, "team", c->group, NULL, before, limit,
 		    rows, n);
 	return db_audit_list(svc->db, a, "user", c->email, NULL, before, limit, rows, n);
+}
+
+/*
+ * Rotate a token: a successor with the same owner, description and
+ * lifetime (counted from now), and the old one working grace_s more
+ * seconds.  A token may rotate itself; another token that makes the
+ * successor is held to the rule that it cannot make one outliving it.
+ */
+enum error
+svc_rotate(struct svc *svc, struct arena *a, const struct principal *p,
+    const char *id, long grace_s, struct token_minted *m, struct fault *f)
+{
+	const struct caller *c = p->actor;
+	struct db_actor who = svc_actor(p);
+	struct caller owner;
+	struct token_spec spec;
+	struct pat_row old;
+	int64_t now_us = token_now_us();
+	enum error e;
+
+	if ((e = svc_may(p, f)) != ERR_OK)
+		return e;
+	if (grace_s < 0 || grace_s > svc->policy.max_rotation_grace)
+		return fault_set(f, ERR_INVALID_FIELD, "graceSeconds", "graceSeconds "
+		    "must be from 0 to %ld (max_rotation_grace)",
+		    svc->policy.max_rotation_grace);
+	if (!uuid_valid(id))
+		return ERR_NOT_FOUND;
+	if ((e = db_pat_get_id(svc->db, a, id, &old)) != ERR_OK)
+		return e;
+	/* Only what the principal owns; anything else is not found. */
+	if (c->via != CALLER_ADMIN &&
+	    (p->kind == OWNER_TEAM ? old.group == NULL || !svc_member(c, old.group) :
+	    old.group != NULL || strcmp(old.email, c->email) != 0))
+		return ERR_NOT_FOUND;
+	if (old.rotated)
+		return fault_set(f, ERR_CONFLICT, NULL, "this token was rotated "
+		    "already; rotate its successor");
+	memset(&owner, 0, sizeof(owner));
+	owner.via = c->via;
+	owner.email = old.email;
+	owner.name = old.name;
+	owner.groups = old.groups;
+	owner.ngroups = old.ngroups;
+	spec.group = old.group;
+	spec.days = old.days;
+	spec.hours = old.hours;
+	spec.minutes = old.minutes;
+	spec.description = old.description;
+	if ((c->via == CALLER_PAT || c->via == CALLER_TEAM) && c->has_expires &&
+	    (c->pat_id == NULL || strcmp(c->pat_id, id) != 0) &&
+	    (token_lifetime(&spec) == 0 ||
+	    now_us / 1000000 + token_lifetime(&spec) > c->expires_ms / 1000))
+		return fault_set(f, ERR_INVALID_FIELD, "days", "the successor would "
+		    "outlive the token that asks for it");
+	if ((e = token_sign(&svc->keys, svc->claims, a, &owner, &spec, now_us, m)) != ERR_OK)
+		return e;
+	if (c->via == CALLER_ADMIN)
+		e = db_pat_rotate(svc->db, a, id, NULL, NULL, 0, grace_s, &m->row, &who);
+	else if (p->kind == OWNER_TEAM)
+		e = db_pat_rotate(svc->db, a, id, NULL, c->groups, c->ngroups, grace_s,
+		    &m->row, &who);
+	else
+		e = db_pat_rotate(svc->db, a, id, c->email, NULL, 0, grace_s, &m->row,
+		    &who);
+	if (e == ERR_CONFLICT)
+		return fault_set(f, e, NULL, "this token was rotated already; rotate "
+		    "its successor");
+	if (e == ERR_OK)
+		log_msg(LVL_INFO, "event=rotated id=%s successor=%s grace_s=%ld", id,
+		    m->id, grace_s);
+	return e;
+}
+
+/* The token the caller presented, if it is one of ours. */
+static const char *
+svc_self_id(const struct principal *p, struct fault *f)
+{
+	const struct caller *c = p->actor;
+
+	if ((c->via != CALLER_PAT && c->via != CALLER_TEAM) || c->pat_id == NULL) {
+		(void)fault_set(f, ERR_NOT_FOUND, NULL, "self is the calling token, "
+		    "and the caller presented none");
+		return NULL;
+	}
+	return c->pat_id;
+}
+
+enum error
+svc_self(struct svc *svc, struct arena *a, const struct principal *p,
+    struct pat_row *row, struct fault *f)
+{
+	const char *id = svc_self_id(p, f);
+
+	return id == NULL ? ERR_NOT_FOUND : db_pat_get_id(svc->db, a, id, row);
+}
+
+enum error
+svc_revoke_self(struct svc *svc, struct arena *a, const struct principal *p,
+    struct fault *f)
+{
+	struct db_actor who = svc_actor(p);
+	const char *id = svc_self_id(p, f);
+	enum error e;
+
+	if (id == NULL)
+		return ERR_NOT_FOUND;
+	if ((e = db_pat_revoke(svc->db, a, id, NULL, NULL, 0, &who)) == ERR_OK)
+		log_msg(LVL_INFO, "event=revoked id=%s self=1 actor_via=%s", id, who.via);
+	return e;
+}
+
+enum error
+svc_report(struct svc *svc, struct arena *a, const char *const *tokens, size_t n,
+    const char *addr, long *revoked)
+{
+	unsigned char (*hmacs)[32];
+	size_t i, k, m = 0, per = 1 + svc->keys.nold_peppers;
+	enum error e;
+
+	*revoked = 0;
+	if ((hmacs = arena_alloc(a, (n ? n : 1) * per * sizeof(*hmacs))) == NULL)
+		return ERR_INTERNAL;
+	/* Each token as it may be stored: under the current pepper or an old one. */
+	for (i = 0; i < n; i++) {
+		if (!token_is_pat(tokens[i], strlen(tokens[i])))
+			continue;
+		if (token_hmac(&svc->keys, tokens[i], strlen(tokens[i]), hmacs[m++]) == -1)
+			return ERR_INTERNAL;
+		for (k = 0; k < svc->keys.nold_peppers; k++)
+			if (jose_hmac(svc->keys.old_peppers[k], tokens[i],
+			    strlen(tokens[i]), hmacs[m++]) == -1)
+				return ERR_INTERNAL;
+	}
+	e = db_revoke_hmacs(svc->db, a, (const unsigned char (*)[32])hmacs, m, addr,
+	    revoked);
+	OPENSSL_cleanse(hmacs, (n ? n : 1) * per * sizeof(*hmacs));
+	if (e == ERR_OK)
+		log_msg(LVL_INFO, "event=reported tokens=%zu revoked=%ld", n, *revoked);
+	return e;
 }

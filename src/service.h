@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <yajl/yajl_gen.h>
 
@@ -20,6 +21,9 @@
 
 struct svc_policy {
 	long		 max_days;		/* 0: 36500 days, and 0 lifetimes allowed */
+	long		 default_days;		/* a create without days; 0: days required */
+	long		 inactive_days;		/* unused this long, a token stops; 0: off */
+	long		 max_rotation_grace;	/* seconds */
 	long		 max_tokens;		/* live tokens per owner */
 };
 
@@ -28,6 +32,7 @@ struct svc {
 	struct token_keys	 keys;
 	struct svc_policy	 policy;
 	yajl_gen		 claims;	/* reused for every token's claims */
+	struct timespec		 started;	/* monotonic */
 };
 
 int		 svc_init(struct svc *, struct db *, const struct token_keys *,
@@ -63,6 +68,21 @@ enum error	 svc_revoke(struct svc *, struct arena *, const struct principal *,
 /* The principal's own events, newest first, before the event id before (0: the newest). */
 enum error	 svc_audit(struct svc *, struct arena *, const struct principal *,
 		    long long before, long limit, struct audit_row **, size_t *);
+/*
+ * Rotate id: a successor with its owner, description and lifetime, given
+ * out now; the old one keeps working grace_s seconds.  ERR_CONFLICT when it
+ * was rotated before.
+ */
+enum error	 svc_rotate(struct svc *, struct arena *, const struct principal *,
+		    const char *id, long grace_s, struct token_minted *, struct fault *);
+/* The calling token itself: its row, or its revocation (whatever its owner's rules). */
+enum error	 svc_self(struct svc *, struct arena *, const struct principal *,
+		    struct pat_row *, struct fault *);
+enum error	 svc_revoke_self(struct svc *, struct arena *, const struct principal *,
+		    struct fault *);
+/* Revoke every valid token among tokens: whoever holds a leaked one may. */
+enum error	 svc_report(struct svc *, struct arena *, const char *const *tokens,
+		    size_t n, const char *addr, long *revoked);
 /* The most tokens a list shows: twice the cap, so that expired ones fit too. */
 long		 svc_list_limit(const struct svc *);
 

@@ -607,8 +607,8 @@ setup(void **state)
 {
 	const char *conninfo = getenv("PATGATE_TEST_DB");
 	unsigned char k1[32], k2[32];
-	struct token_keys keys;
-	struct svc_policy policy = { 0, CAP };
+	struct token_keys keys = { 0 };
+	struct svc_policy policy = { .max_tokens = CAP };
 	PGresult *res;
 
 	(void)state;

@@ -1,6 +1,7 @@
--- 0008_admin_changes.sql - the admin tool's revoke and purge say which tokens
+-- 0009_admin_changes.sql - the admin tool's revoke and purge say which tokens
 -- they changed, so that it can name each one, and log each event, as the
--- trigger (sql/0007) records it.  What they do is unchanged.
+-- trigger (sql/0007) records it.  A purge also forgets rotated tokens whose
+-- grace ended that long ago (sql/0008): they are refused like revoked ones.
 
 DROP FUNCTION pat_revoke_owner(text, text, text);
 CREATE FUNCTION pat_revoke_owner(p_user text, p_group text, p_actor text)
@@ -23,6 +24,7 @@ LANGUAGE sql VOLATILE AS $$
     DELETE FROM pat
      WHERE revoked_at < now() - make_interval(days => p_days)
         OR expires_at < now() - make_interval(days => p_days)
+        OR grace_until < now() - make_interval(days => p_days)
     RETURNING id, CASE WHEN owner_group IS NULL THEN 'user' ELSE 'team' END,
               coalesce(owner_group, owner_email);
 $$;
@@ -39,6 +41,9 @@ BEGIN
     ELSIF TG_OP = 'DELETE' THEN
         PERFORM pat_audit('purged', OLD.id, OLD.owner_group, OLD.owner_email);
         PERFORM pg_notify('patgate_token', 'purged:' || OLD.id);
+    ELSIF NEW.rotated_at IS DISTINCT FROM OLD.rotated_at THEN
+        PERFORM pat_audit('rotated', NEW.id, NEW.owner_group, NEW.owner_email);
+        PERFORM pg_notify('patgate_token', 'rotated:' || NEW.id);
     ELSIF NEW.revoked_at IS NOT NULL THEN
         PERFORM pat_audit('revoked', NEW.id, NEW.owner_group, NEW.owner_email);
         PERFORM pg_notify('patgate_token', 'revoked:' || NEW.id);
