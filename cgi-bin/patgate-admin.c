@@ -40,6 +40,7 @@ main(int argc, char *argv[])
 		return ADMIN_FAILED;
 	}
 	log_set_level(cfg.log_level);
+	args.inactive_days = cfg.inactive_days;
 	db = db_new(cfg.database_url);
 	rc = admin_run(db, &args, admin_actor(actor, sizeof(actor)), stdout);
 	db_free(db);

@@ -34,7 +34,8 @@ admin_usage(FILE *f)
 {
 	fprintf(f,
 	    "usage: patgate-admin [--config FILE] list --user EMAIL | --group GROUP\n"
-	    "           [--state active|expired|revoked] [--unused-days N] [--json]\n"
+	    "           [--state active|expired|inactive|rotated|revoked]\n"
+	    "           [--unused-days N] [--json]\n"
 	    "       patgate-admin [--config FILE] revoke ID | --user EMAIL | --group GROUP\n"
 	    "       patgate-admin [--config FILE] purge --older-than DAYS\n"
 	    "       patgate-admin [--config FILE] audit --token ID | --user EMAIL |\n"
@@ -226,9 +227,11 @@ admin_parse(struct admin_args *args, int argc, char *argv[], char *err,
 			    "--user and --group");
 		if (args->state != NULL && strcmp(args->state, "active") != 0 &&
 		    strcmp(args->state, "expired") != 0 &&
+		    strcmp(args->state, "inactive") != 0 &&
+		    strcmp(args->state, "rotated") != 0 &&
 		    strcmp(args->state, "revoked") != 0)
 			return admin_usage_error(err, errsz, "--state: %s is not "
-			    "active, expired or revoked", args->state);
+			    "active, expired, inactive, rotated or revoked", args->state);
 		break;
 	case ADMIN_REVOKE:
 		if (whose != 1)
@@ -296,11 +299,21 @@ admin_time(struct arena *a, int64_t ms, int present)
 	return s;
 }
 
+/* The API's status (active, expired, inactive or rotated), or revoked. */
 static const char *
-admin_state(const struct pat_row *r, int64_t now)
+admin_state(const struct pat_row *r, int64_t now, long inactive_days)
 {
-	return r->revoked ? "revoked" : r->has_expires && r->expires_ms <= now ?
-	    "expired" : "active";
+	int64_t last = r->has_last_used ? r->last_used_ms : r->created_ms;
+
+	if (r->revoked)
+		return "revoked";
+	if (r->rotated)
+		return "rotated";
+	if (r->has_expires && r->expires_ms <= now)
+		return "expired";
+	if (inactive_days > 0 && last < now - inactive_days * 86400000LL)
+		return "inactive";
+	return "active";
 }
 
 /*
@@ -365,13 +378,18 @@ admin_list(struct db *db, struct arena *a, const struct admin_args *args, FILE *
 	struct pat_row *rows;
 	const char **cells;
 	enum admin_exit rc;
-	size_t n, i;
+	size_t n, i, kept;
 	enum error e;
 	yajl_gen g;
 
-	if ((e = db_admin_list(db, a, args->user, args->group, args->state,
-	    args->unused_days, &rows, &n)) != ERR_OK)
+	if ((e = db_admin_list(db, a, args->user, args->group, args->unused_days,
+	    &rows, &n)) != ERR_OK)
 		return admin_failed(e, "list");
+	for (i = kept = 0; i < n; i++)
+		if (args->state == NULL || strcmp(args->state,
+		    admin_state(&rows[i], now, args->inactive_days)) == 0)
+			rows[kept++] = rows[i];
+	n = kept;
 	if (args->json) {
 		if ((g = yajl_gen_alloc(NULL)) == NULL)
 			return admin_failed(ERR_INTERNAL, "list");
@@ -394,7 +412,11 @@ admin_list(struct db *db, struct arena *a, const struct admin_args *args, FILE *
 			json_key_str(g, "updatedBy", r->updated_by);
 			json_key_time(g, "expiresAt", r->expires_ms, !r->has_expires);
 			json_key_time(g, "lastUsedAt", r->last_used_ms, !r->has_last_used);
-			json_key_str(g, "status", admin_state(r, now));
+			json_key_str(g, "status", admin_state(r, now, args->inactive_days));
+			if (r->rotated) {
+				json_key_str(g, "rotatedTo", r->rotated_to);
+				json_key_time(g, "graceUntil", r->grace_ms, 0);
+			}
 			yajl_gen_map_close(g);
 		}
 		yajl_gen_array_close(g);
@@ -414,7 +436,7 @@ admin_list(struct db *db, struct arena *a, const struct admin_args *args, FILE *
 		row[0] = r->id;
 		row[1] = r->group != NULL ? "team" : "user";
 		row[2] = r->group != NULL ? r->group : r->email;
-		row[3] = admin_state(r, now);
+		row[3] = admin_state(r, now, args->inactive_days);
 		row[4] = admin_time(a, r->created_ms, 1);
 		row[5] = admin_time(a, r->expires_ms, r->has_expires);
 		row[6] = admin_time(a, r->last_used_ms, r->has_last_used);

@@ -31,6 +31,7 @@ struct admin_args {
 	long			 older_than;	/* purge --older-than */
 	long			 limit;		/* audit --limit */
 	int			 json;
+	long			 inactive_days;	/* the configuration's, for the state */
 };
 
 #define ADMIN_AUDIT_LIMIT	100	/* audit's events by default */

@@ -107,10 +107,14 @@ enum error	 db_pat_revoke(struct db *, struct arena *, const char *id,
 enum error	 db_audit_list(struct db *, struct arena *, const char *kind,
 		    const char *owner, const char *token_id, long long before,
 		    long limit, struct audit_row **rows, size_t *nrows);
-/* The admin tool: any owner's tokens; state "active", "expired", "revoked" or NULL. */
+/*
+ * The admin tool: a user's PATs (group NULL) or a group's team tokens,
+ * revoked ones too, newest first; with unused_days >= 0, only those last
+ * used (or, never used, created) longer ago than that.
+ */
 enum error	 db_admin_list(struct db *, struct arena *, const char *user,
-		    const char *group, const char *state, long unused_days,
-		    struct pat_row **rows, size_t *nrows);
+		    const char *group, long unused_days, struct pat_row **rows,
+		    size_t *nrows);
 /* A token the admin tool's revoke or purge changed.  Strings live in the arena. */
 struct db_changed {
 	const char	*id, *owner_kind, *owner;

@@ -364,6 +364,26 @@ def test_admin_list_table_and_json():
     r = admin("list", "--user", alice, "--unused-days", "2", "--json")
     assert [x["id"] for x in json.loads(r.stdout)] == [old], r.stdout
 
+    # Rotated (it has a successor), and inactive (unused for inactive_days), as the API says.
+    _, idle, _ = new_pat(ident, days=30, description="the idle one")
+    lib.sql("UPDATE pat SET created_at = now() - interval '5 days' WHERE id = '%s'" % idle)
+    _, rot, _ = new_pat(ident, days=1, description="the rotated one")
+    r = request("POST", "/pat/v1/%s/rotate" % rot, token=ident, json_body={"graceSeconds": 60})
+    assert r.status == 201, r
+    succ = r.json()["id"]
+    r = admin("list", "--user", alice, "--state", "rotated", "--json")
+    items = json.loads(r.stdout)
+    assert [(x["id"], x["status"], x["rotatedTo"]) for x in items] == [(rot, "rotated", succ)], items
+    assert "graceUntil" in items[0]
+    r = admin("list", "--user", alice, "--state", "inactive", env={"PATGATE_INACTIVE_DAYS": "2"})
+    assert r.returncode == 0 and [l.split()[0] for l in r.stdout.splitlines()[1:]] == [idle], r
+    r = admin("list", "--user", alice, "--state", "inactive")     # inactive_days is off
+    assert r.returncode == 3, r
+    api = {i["id"]: i["status"] for i in request("GET", "/pat/v1", token=ident).json()}
+    mine = {i["id"]: i["status"] for i in json.loads(admin("list", "--user", alice,
+                                                           "--json").stdout)}
+    assert all(mine[i] == api[i] for i in api), (api, mine)
+
     r = admin("list", "--group", g, "--json")
     assert r.returncode == 0, r
     items = json.loads(r.stdout)
@@ -454,12 +474,21 @@ def test_admin_revoke_and_purge_outputs_and_statuses():
     assert len(lines) == 1, r.stderr
     r = admin("purge", "--older-than", "1000000")
     assert r.returncode == 3 and r.stdout == "", r
+    # A rotated token whose grace ended long ago is refused like a revoked one: it goes too.
+    _, rot, _ = new_pat(ident, days=30)
+    r = request("POST", "/pat/v1/%s/rotate" % rot, token=ident, json_body={"graceSeconds": 0})
+    assert r.status == 201, r
+    lib.sql("UPDATE pat SET grace_until = now() - interval '10 days' WHERE id = '%s'" % rot)
+    r = admin("purge", "--older-than", "9")
+    assert "purged %s user %s" % (rot, alice) in r.stdout.splitlines(), r
+    assert lib.count_rows("id = '%s'" % rot) == 0
 
 
 def test_admin_usage_errors_are_2():
     some = str(uuid.uuid4())
     for args in ((), ("frobnicate",), ("list",), ("list", "--user", "a", "--group", "b"),
                  ("list", "--user", "a", "--state", "gone"), ("list", "--user"),
+                 ("list", "--user", "a", "--state", "Active"),
                  ("list", "--user", "a", "--unused-days", "-1"),
                  ("list", "--user", "a", "--unused-days", "x"), ("list", "--user", ""),
                  ("list", "--user", "a", "--user", "b"), ("list", "--user", "a", "extra"),
