@@ -83,6 +83,12 @@ static const struct {
 	    OPT_LIMIT | OPT_JSON },
 };
 
+/* What admin_state says of a token, and so what --state may ask for. */
+static const char *const admin_states[] = {
+	"active", "expired", "inactive", "rotated", "revoked"
+};
+#define ADMIN_NSTATES	(sizeof(admin_states) / sizeof(admin_states[0]))
+
 static enum admin_exit admin_usage_error(char *, size_t, const char *, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -225,11 +231,10 @@ admin_parse(struct admin_args *args, int argc, char *argv[], char *err,
 		if (whose != 1)
 			return admin_usage_error(err, errsz, "list needs exactly one of "
 			    "--user and --group");
-		if (args->state != NULL && strcmp(args->state, "active") != 0 &&
-		    strcmp(args->state, "expired") != 0 &&
-		    strcmp(args->state, "inactive") != 0 &&
-		    strcmp(args->state, "rotated") != 0 &&
-		    strcmp(args->state, "revoked") != 0)
+		for (i = 0; args->state != NULL && i < ADMIN_NSTATES &&
+		    strcmp(admin_states[i], args->state) != 0; i++)
+			;
+		if (i == ADMIN_NSTATES)
 			return admin_usage_error(err, errsz, "--state: %s is not "
 			    "active, expired, inactive, rotated or revoked", args->state);
 		break;
