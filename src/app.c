@@ -89,6 +89,9 @@ app_init(struct app *app, struct config *cfg, char *err, size_t errsz)
 	policy.max_rotation_grace = app->cfg.max_rotation_grace;
 	policy.max_tokens = app->cfg.max_tokens_per_user;
 	ok = svc_init(&app->svc, app->db, &keys, &policy) == 0;
+	if (ok)
+		svc_cache(&app->svc, (size_t)app->cfg.verify_cache_entries,
+		    app->cfg.verify_cache_seconds);
 	for (i = 0; i < APP_REQUESTS; i++)
 		ok &= (app->gen[i] = app_gen()) != NULL;
 	if (!ok) {
@@ -189,6 +192,8 @@ app_answer(struct request *req, enum error e)
 	if (req->app != NULL)
 		app_shrink(req);
 	request_end(req);
+	if (req->app != NULL)
+		svc_idle(&req->app->svc);
 }
 
 int

@@ -56,6 +56,8 @@ static const struct config_key config_keys[] = {
 	CI(inactive_days, "0", 0, CONFIG_DAYS_MAX),
 	CI(max_rotation_grace, "86400", 0, 31 * 86400),
 	CI(max_tokens_per_user, "500", 1, 1000000),
+	CI(verify_cache_entries, "1024", 0, 65536),
+	CI(verify_cache_seconds, "60", 1, 3600),
 	CS(previous_secret_files, ""),
 	CS(previous_pepper_files, ""),
 	CS(expiry_notice_days, "30,7,1"),

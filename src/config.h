@@ -22,6 +22,8 @@ struct config {
 	long		 inactive_days;		/* unused this long, a token stops; 0: off */
 	long		 max_rotation_grace;	/* seconds */
 	long		 max_tokens_per_user;	/* live tokens per owner */
+	long		 verify_cache_entries;	/* positive checks kept per worker; 0: off */
+	long		 verify_cache_seconds;	/* the longest an entry is trusted */
 	char		*previous_secret_files;	/* still accepted for tokens they signed */
 	char		*previous_pepper_files;	/* rows hashed with them are re-keyed */
 	char		*expiry_notice_days;	/* windows, e.g. "30,7,1" */

@@ -19,7 +19,7 @@
 enum db_stmt {
 	ST_PING, ST_INSERT, ST_LIST, ST_TEAM_LIST, ST_GET, ST_REVOKE, ST_USE,
 	ST_AUDIT_OWNER, ST_AUDIT_TOKEN, ST_ADMIN_LIST, ST_REVOKE_OWNER, ST_PURGE,
-	ST_GET_ID, ST_ROTATE, ST_REUSE, ST_REVOKE_HMACS, ST_REKEY, ST__COUNT
+	ST_GET_ID, ST_ROTATE, ST_REUSE, ST_REVOKE_HMACS, ST_REKEY, ST_TOUCH, ST__COUNT
 };
 
 /*
@@ -171,6 +171,11 @@ static const struct {
 	    "SELECT pat_revoke_hmacs(ARRAY(SELECT decode(h, 'hex') FROM "
 	    "unnest(string_to_array($1, ',')) AS h), $2)", 2, 0, 1, NULL },
 	[ST_REKEY] = { "pat_rekey", "SELECT pat_rekey($1::uuid, $2, $3)", 3, 1, 1, NULL },
+	/* The uses of cached tokens, batched: ids and addresses joined by commas. */
+	[ST_TOUCH] = { "pat_touch_many",
+	    "SELECT count(pat_touch(t.id::uuid, nullif(t.addr, ''))) FROM "
+	    "unnest(string_to_array($1, ','), string_to_array($2, ',')) AS t(id, addr)",
+	    2, 1, 1, NULL },
 };
 
 /*
@@ -189,6 +194,8 @@ struct db {
 	struct timespec	 inflight_deadline;
 	int		 kept;		/* an outcome waits in kept_err */
 	enum error	 kept_err;
+	const char	*listen;	/* the channel each connection listens on */
+	unsigned long	 generation;	/* counts the connections made */
 };
 
 struct db *
@@ -307,6 +314,22 @@ db_connect(struct db *db)
 		}
 		PQclear(res);
 	}
+	if (db->listen != NULL) {
+		char sql[80];
+
+		snprintf(sql, sizeof(sql), "LISTEN %s", db->listen);
+		res = PQexec(db->conn, sql);
+		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+			db_log_error("db_listen_failed", PQresultErrorMessage(res));
+			e = PQstatus(db->conn) == CONNECTION_OK ? ERR_INTERNAL :
+			    ERR_UNAVAILABLE;
+			PQclear(res);
+			goto err;
+		}
+		PQclear(res);
+	}
+	/* Whatever was notified while no connection listened is lost: say so. */
+	db->generation++;
 	log_msg(LVL_INFO, "event=db_connected");
 	return ERR_OK;
 err:
@@ -341,12 +364,16 @@ db_ready_idle(struct db *db, int probe)
 	if (db->conn != NULL && PQstatus(db->conn) == CONNECTION_OK) {
 		pfd.fd = PQsocket(db->conn);
 		pfd.events = POLLIN;
-		/* A server that quits sends its reason, then end-of-file: read both. */
-		for (i = 0; i < 4 && poll(&pfd, 1, 0) > 0; i++)
+		/*
+		 * A server that quits sends its reason, then end-of-file: read
+		 * both.  Notifications (LISTEN) arrive too; libpq keeps them
+		 * for db_notifies.
+		 */
+		for (i = 0; i < 64 && poll(&pfd, 1, 0) > 0; i++)
 			if (PQconsumeInput(db->conn) != 1 ||
 			    PQstatus(db->conn) != CONNECTION_OK)
 				break;
-		if (PQstatus(db->conn) == CONNECTION_OK && i < 4)
+		if (PQstatus(db->conn) == CONNECTION_OK)
 			return ERR_OK;
 		log_msg(LVL_INFO, "event=db_connection_lost action=reconnect");
 	}
@@ -540,6 +567,40 @@ db_exec(struct db *db, enum db_stmt st, const char *const *values,
 		db->conn = NULL;
 	}
 	return e;
+}
+
+void
+db_listen(struct db *db, const char *channel)
+{
+	db->listen = channel;
+}
+
+unsigned long
+db_generation(const struct db *db)
+{
+	return db->conn != NULL && PQstatus(db->conn) == CONNECTION_OK ?
+	    db->generation : 0;
+}
+
+int
+db_notifies(struct db *db, void (*cb)(void *, const char *), void *arg)
+{
+	struct pollfd pfd;
+	PGnotify *n;
+
+	if (db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK)
+		return -1;
+	pfd.fd = PQsocket(db->conn);
+	pfd.events = POLLIN;
+	/* A server that quits sends its reason, then end-of-file: read to the end. */
+	for (int i = 0; i < 16 && poll(&pfd, 1, 0) > 0; i++)
+		if (PQconsumeInput(db->conn) != 1 || PQstatus(db->conn) != CONNECTION_OK)
+			return -1;
+	while ((n = PQnotifies(db->conn)) != NULL) {
+		cb(arg, n->extra);
+		PQfreemem(n);
+	}
+	return 0;
 }
 
 enum error
@@ -930,6 +991,18 @@ db_revoke_hmacs(struct db *db, struct arena *a, const unsigned char (*hmacs)[32]
 	*p = '\0';
 	values[0] = s;
 	return db_count(db, ST_REVOKE_HMACS, values, count);
+}
+
+enum error
+db_touch(struct db *db, const char *ids, const char *addrs)
+{
+	const char *values[2] = { ids, addrs };
+	PGresult *res;
+	enum error e;
+
+	if ((e = db_exec(db, ST_TOUCH, values, NULL, NULL, &res)) == ERR_OK)
+		PQclear(res);
+	return e;
 }
 
 enum error

@@ -53,6 +53,15 @@ struct pat_new {
 /* Never fails: the connection is made on first use, and remade after it breaks. */
 struct db	*db_new(const char *conninfo);
 void		 db_free(struct db *);
+/* LISTEN on channel (a constant) on every connection made from now on. */
+void		 db_listen(struct db *, const char *channel);
+/* Which connection this is (0: none): a new one may have missed notifications. */
+unsigned long	 db_generation(const struct db *);
+/*
+ * Read what has arrived without waiting, and give each notification's
+ * payload to cb.  -1 when the connection is gone (nothing can be known).
+ */
+int		 db_notifies(struct db *, void (*cb)(void *, const char *), void *arg);
 /* Connect if needed; ERR_UNAVAILABLE or ERR_SCHEMA when that cannot be done. */
 enum error	 db_ready(struct db *);
 enum error	 db_ping(struct db *);
@@ -152,6 +161,8 @@ enum error	 db_pat_reuse(struct db *, const char *id, const char *addr);
 enum error	 db_revoke_hmacs(struct db *, struct arena *,
 		    const unsigned char (*hmacs)[32], size_t n, const char *addr,
 		    long *count);
+/* Record uses: token ids and their addresses, each list joined by commas. */
+enum error	 db_touch(struct db *, const char *ids, const char *addrs);
 /* A row found under an old pepper takes its HMAC under the current one. */
 enum error	 db_rekey(struct db *, const char *id, const unsigned char old[32],
 		    const unsigned char fresh[32]);

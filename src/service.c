@@ -13,6 +13,7 @@
 
 #include <openssl/crypto.h>
 
+#include "cache.h"
 #include "config.h"
 #include "identity.h"
 #include "log.h"
@@ -58,9 +59,89 @@ svc_init(struct svc *svc, struct db *db, const struct token_keys *keys,
 	return (svc->claims = yajl_gen_alloc(NULL)) != NULL ? 0 : -1;
 }
 
+#define SVC_CHANNEL	"patgate_token"
+
+void
+svc_cache(struct svc *svc, size_t entries, long max_age_s)
+{
+	/* About 500 bytes an entry: a full cache stays well under a megabyte. */
+	if ((svc->cache = cache_new(entries, entries * 512, max_age_s * 1000)) != NULL)
+		db_listen(svc->db, SVC_CHANNEL);
+}
+
+/* A notification: "<event>:<token id>" (sql/0007).  Only "created" ends nothing. */
+static void
+svc_notified(void *arg, const char *payload)
+{
+	struct svc *svc = arg;
+	const char *colon = strchr(payload, ':');
+
+	svc->notified++;
+	if (colon != NULL && strncmp(payload, "created:", 8) != 0)
+		cache_drop(svc->cache, colon + 1);
+}
+
+/*
+ * Before the cache answers: take in what was notified.  A new connection
+ * may have missed notifications, and a lost one tells nothing: either way
+ * the cache starts again empty, and is not used while there is none.
+ */
+static int
+svc_cache_ready(struct svc *svc)
+{
+	unsigned long gen;
+
+	if (svc->cache == NULL)
+		return 0;
+	gen = db_generation(svc->db);
+	if (gen != svc->cache_gen) {
+		cache_flush(svc->cache);
+		svc->cache_gen = gen;
+	}
+	if (gen != 0 && db_notifies(svc->db, svc_notified, svc) == -1) {
+		cache_flush(svc->cache);
+		svc->cache_gen = 0;
+	}
+	return svc->cache_gen != 0;
+}
+
+void
+svc_idle(struct svc *svc)
+{
+	char ids[SVC_TOUCH_MAX * 37 + 1], addrs[SVC_TOUCH_MAX * 65 + 1];
+	char *p = ids, *q = addrs;
+
+	if (svc->ntouch == 0)
+		return;
+	for (size_t i = 0; i < svc->ntouch; i++) {
+		if (i > 0) {
+			*p++ = ',';
+			*q++ = ',';
+		}
+		p = stpcpy(p, svc->touch[i].id);
+		q = stpcpy(q, svc->touch[i].addr);
+	}
+	svc->ntouch = 0;
+	(void)db_touch(svc->db, ids, addrs);
+}
+
+/* A cache hit is a use too: recorded later, at most once a minute per token. */
+static void
+svc_touch_later(struct svc *svc, const unsigned char hmac[32], const char *id,
+    const char *addr, int64_t now)
+{
+	if (svc->ntouch == SVC_TOUCH_MAX || !cache_touch_due(svc->cache, hmac, now))
+		return;
+	snprintf(svc->touch[svc->ntouch].id, sizeof(svc->touch[0].id), "%s", id);
+	snprintf(svc->touch[svc->ntouch].addr, sizeof(svc->touch[0].addr), "%s",
+	    addr != NULL && strchr(addr, ',') == NULL ? addr : "");
+	svc->ntouch++;
+}
+
 void
 svc_free(struct svc *svc)
 {
+	cache_free(svc->cache);
 	if (svc->claims != NULL)
 		yajl_gen_free(svc->claims);
 	memset(svc, 0, sizeof(*svc));
@@ -226,15 +307,28 @@ svc_check(struct svc *svc, struct arena *a, const char *token, size_t len,
 	unsigned char hmac[32];
 	const char *jti, *why, *claim;
 	int64_t now = token_now_ms();
+	int old_pepper = 0;
 	enum error e;
 
 	if ((e = token_verify(&svc->keys, a, token, len, now, &jti)) != ERR_OK)
 		return e;
 	if (token_hmac(&svc->keys, token, len, hmac) == -1)
 		return ERR_INTERNAL;
+	/* A token that passed before, and of which nothing was notified since. */
+	if (svc_cache_ready(svc) && cache_get(svc->cache, hmac, now, a, row)) {
+		if (strcmp(row->id, jti) == 0 &&
+		    (!row->has_expires || row->expires_ms > now) &&
+		    (!row->rotated || row->grace_ms > now)) {
+			svc_touch_later(svc, hmac, row->id, addr, now);
+			OPENSSL_cleanse(hmac, sizeof(hmac));
+			return ERR_OK;
+		}
+		cache_drop(svc->cache, row->id);	/* the database decides */
+	}
 	e = db_pat_use(svc->db, a, hmac, addr, svc->policy.inactive_days, row);
-	if (e == ERR_NOT_FOUND && svc->keys.nold_peppers > 0)
-		e = svc_check_old_pepper(svc, a, token, len, addr, hmac, row);
+	if (e == ERR_NOT_FOUND && svc->keys.nold_peppers > 0 &&
+	    (e = svc_check_old_pepper(svc, a, token, len, addr, hmac, row)) == ERR_OK)
+		old_pepper = 1;	/* not cached by the current HMAC until re-keyed */
 	OPENSSL_cleanse(hmac, sizeof(hmac));
 	if (e == ERR_NOT_FOUND)
 		return ERR_INVALID_TOKEN;
@@ -265,6 +359,11 @@ svc_check(struct svc *svc, struct arena *a, const char *token, size_t len,
 		svc_refused(row->id, "identity");
 		return fault_set(f, ERR_INVALID_TOKEN, NULL, "the token's owner %s %s",
 		    claim, why);
+	}
+	if (!old_pepper && svc_cache_ready(svc) &&
+	    token_hmac(&svc->keys, token, len, hmac) == 0) {
+		cache_put(svc->cache, hmac, now, row);
+		OPENSSL_cleanse(hmac, sizeof(hmac));
 	}
 	return ERR_OK;
 }

@@ -27,8 +27,20 @@ struct svc_policy {
 	long		 max_tokens;		/* live tokens per owner */
 };
 
+struct cache;
+
+#define SVC_TOUCH_MAX	64	/* uses of cached tokens waiting to be recorded */
+
 struct svc {
 	struct db		*db;
+	struct cache		*cache;		/* positive checks; NULL: off */
+	unsigned long		 cache_gen;	/* the connection the cache listens on; 0: none */
+	unsigned long		 notified;	/* notifications received */
+	struct {
+		char		 id[37];
+		char		 addr[64];
+	}			 touch[SVC_TOUCH_MAX];
+	size_t			 ntouch;
 	struct token_keys	 keys;
 	struct svc_policy	 policy;
 	yajl_gen		 claims;	/* reused for every token's claims */
@@ -37,6 +49,13 @@ struct svc {
 
 int		 svc_init(struct svc *, struct db *, const struct token_keys *,
 		    const struct svc_policy *);
+/*
+ * Keep up to entries positive checks, each trusted at most max_age_s, and
+ * listen for the notifications that end them.
+ */
+void		 svc_cache(struct svc *, size_t entries, long max_age_s);
+/* Between requests: record the uses of cached tokens, off the answer's path. */
+void		 svc_idle(struct svc *);
 void		 svc_free(struct svc *);
 
 /*

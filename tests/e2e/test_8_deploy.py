@@ -949,7 +949,7 @@ def test_man_pages_render_and_list_every_key_with_its_default():
         assert p.returncode == 0 and not p.stderr, (page, p.stderr)
     with open(os.path.join(lib.ROOT, "src", "config.c")) as f:
         table = f.read().split("config_keys[] = {", 1)[1].split("};", 1)[0]
-    keys = re.findall(r'C[SIB]\((\w+), "([^"]*)"', table)
+    keys = re.findall(r'C[SIB](?:_RESTART)?\((\w+), "([^"]*)"', table)
     keys += re.findall(r'\{ "(\w+)", CT_\w+, offsetof\(struct config, \w+\), "([^"]*)"', table)
     assert len(keys) >= 18, keys
     with open(os.path.join(build, "man", "patgate.conf.5")) as f:

@@ -1,4 +1,4 @@
--- 0009_admin_changes.sql - the admin tool's revoke and purge say which tokens
+-- 0010_admin_changes.sql - the admin tool's revoke and purge say which tokens
 -- they changed, so that it can name each one, and log each event, as the
 -- trigger (sql/0007) records it.  A purge also forgets rotated tokens whose
 -- grace ended that long ago (sql/0008): they are refused like revoked ones.
