@@ -9,6 +9,7 @@
 
 #include "auth.h"
 #include "cors.h"
+#include "metrics.h"
 #include "log.h"
 #include "response.h"
 #include "router.h"
@@ -92,6 +93,10 @@ app_init(struct app *app, struct config *cfg, char *err, size_t errsz)
 	if (ok)
 		svc_cache(&app->svc, (size_t)app->cfg.verify_cache_entries,
 		    app->cfg.verify_cache_seconds);
+	if (ok && app->cfg.read_database_url[0] != '\0') {
+		app->db_read = db_new(app->cfg.read_database_url);
+		svc_standby(&app->svc, app->db_read, app->cfg.verify_on_standby);
+	}
 	for (i = 0; i < APP_REQUESTS; i++)
 		ok &= (app->gen[i] = app_gen()) != NULL;
 	if (!ok) {
@@ -125,6 +130,7 @@ app_free(struct app *app)
 	response_free();
 	auth_cache_clear();
 	db_free(app->db);
+	db_free(app->db_read);
 	jwks_cache_close(&app->jwks);
 	app_keys_free(&app->svc.keys);
 	svc_free(&app->svc);
@@ -140,11 +146,12 @@ app_log(const struct request *req)
 	char method[16], path[128];
 	double ms;
 
-	if (!log_enabled(level))
-		return;
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	ms = (double)(now.tv_sec - req->start.tv_sec) * 1e3 +
 	    (double)(now.tv_nsec - req->start.tv_nsec) / 1e6;
+	metrics_request((enum metric_endpoint)req->endpoint, req->status, ms / 1e3);
+	if (!log_enabled(level))
+		return;
 	log_msg(level, "event=request method=\"%s\" path=\"%s\" status=%d ms=%.2f%s%s",
 	    log_clean(method, sizeof(method), req->method),
 	    log_clean(path, sizeof(path), req->path), req->status, ms,

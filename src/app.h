@@ -31,7 +31,8 @@
 
 struct app {
 	struct config		 cfg;
-	struct db		*db;
+	struct db		*db;		/* the primary */
+	struct db		*db_read;	/* a standby for reads, or NULL */
 	struct jwks_cache	 jwks;		/* OIDC keys; path NULL when off */
 	struct svc		 svc;		/* the token service, over db */
 	struct auth		 auth;		/* deciding who calls */

@@ -9,6 +9,7 @@
  * byte budget, so that a full cache has a fixed size.
  */
 #include "cache.h"
+#include "metrics.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -201,6 +202,7 @@ cache_put(struct cache *c, const unsigned char hmac[32], int64_t now_ms,
 	while (c->count > 0 && (c->count == c->n || c->bytes + size > c->max_bytes)) {
 		cache_remove(c, c->tail);
 		c->stats.evictions++;
+		metrics_count(M_CACHE_EVICTIONS);
 	}
 	if (c->nfree == 0)
 		return;
@@ -245,12 +247,14 @@ cache_get(struct cache *c, const unsigned char hmac[32], int64_t now_ms,
 	s = cache_find(c, hmac);
 	if (c->slots[s] == CACHE_EMPTY) {
 		c->stats.misses++;
+		metrics_count(M_CACHE_MISSES);
 		return 0;
 	}
 	x = &c->e[c->slots[s]];
 	if (now_ms - x->at_ms >= c->max_age_ms) {
 		cache_remove(c, c->slots[s]);
 		c->stats.misses++;
+		metrics_count(M_CACHE_MISSES);
 		return 0;
 	}
 	cache_unlink(c, c->slots[s]);
@@ -271,6 +275,7 @@ cache_get(struct cache *c, const unsigned char hmac[32], int64_t now_ms,
 	    strlen(x->row.group))) == NULL))
 		return 0;
 	c->stats.hits++;
+	metrics_count(M_CACHE_HITS);
 	return 1;
 }
 

@@ -47,6 +47,8 @@ struct config_key {
 
 static const struct config_key config_keys[] = {
 	CS(database_url, ""),
+	CS(read_database_url, ""),
+	CB(verify_on_standby, "off"),
 	CS(secret_file, ""),
 	CS(pepper_file, ""),
 	CS(issuer, "Terrakube"),
@@ -70,6 +72,7 @@ static const struct config_key config_keys[] = {
 	CB(trust_remote_user, "off"),
 	CS(trusted_proxies, ""),
 	CS(cors_origins, ""),
+	CS(metrics_allow, "127.0.0.1/8 ::1"),
 	CS(introspect_secret, ""),
 	CS_RESTART(listen, ""),
 	CI_RESTART(workers, "0", 0, 256),

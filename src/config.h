@@ -13,6 +13,8 @@
 
 struct config {
 	char		*database_url;
+	char		*read_database_url;	/* a standby for reads; empty: the primary */
+	int		 verify_on_standby;	/* checks read the standby too */
 	char		*secret_file;
 	char		*pepper_file;
 	char		*issuer;
@@ -36,6 +38,7 @@ struct config {
 	int		 trust_remote_user;
 	char		*trusted_proxies;
 	char		*cors_origins;
+	char		*metrics_allow;		/* who may read /pat/v1/metrics */
 	char		*introspect_secret;
 	char		*listen;
 	long		 workers;		/* 0: one per CPU, at least 2 */

@@ -11,6 +11,7 @@
 #include <libpq-fe.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "migrations.h"
 
 #define DB_RETRY_MS	250	/* after a failed connect, answer 503 this long */
@@ -19,7 +20,8 @@
 enum db_stmt {
 	ST_PING, ST_INSERT, ST_LIST, ST_TEAM_LIST, ST_GET, ST_REVOKE, ST_USE,
 	ST_AUDIT_OWNER, ST_AUDIT_TOKEN, ST_ADMIN_LIST, ST_REVOKE_OWNER, ST_PURGE,
-	ST_GET_ID, ST_ROTATE, ST_REUSE, ST_REVOKE_HMACS, ST_REKEY, ST_TOUCH, ST__COUNT
+	ST_GET_ID, ST_ROTATE, ST_REUSE, ST_REVOKE_HMACS, ST_REKEY, ST_TOUCH, ST_LOOKUP,
+	ST__COUNT
 };
 
 /*
@@ -171,6 +173,9 @@ static const struct {
 	    "SELECT pat_revoke_hmacs(ARRAY(SELECT decode(h, 'hex') FROM "
 	    "unnest(string_to_array($1, ',')) AS h), $2)", 2, 0, 1, NULL },
 	[ST_REKEY] = { "pat_rekey", "SELECT pat_rekey($1::uuid, $2, $3)", 3, 1, 1, NULL },
+	/* The lookup alone, for a standby, which refuses writes (SQLSTATE 25006). */
+	[ST_LOOKUP] = { "pat_lookup",
+	    "SELECT " PAT_COLUMNS " FROM pat WHERE token_hmac = $1", 1, 1, 0, NULL },
 	/* The uses of cached tokens, batched: ids and addresses joined by commas. */
 	[ST_TOUCH] = { "pat_touch_many",
 	    "SELECT count(pat_touch(t.id::uuid, nullif(t.addr, ''))) FROM "
@@ -221,6 +226,8 @@ db_free(struct db *db)
 static void
 db_log_error(const char *event, const char *msg)
 {
+	if (strcmp(event, "db_notice") != 0)
+		metrics_count(M_DB_ERRORS);
 	char clean[512];
 
 	log_msg(LVL_WARN, "event=%s reason=\"%s\"", event,
@@ -329,7 +336,8 @@ db_connect(struct db *db)
 		PQclear(res);
 	}
 	/* Whatever was notified while no connection listened is lost: say so. */
-	db->generation++;
+	if (db->generation++ > 0)
+		metrics_count(M_DB_RECONNECTS);
 	log_msg(LVL_INFO, "event=db_connected");
 	return ERR_OK;
 err:
@@ -921,6 +929,16 @@ db_pat_use(struct db *db, struct arena *a, const unsigned char hmac[32],
 
 	snprintf(days, sizeof(days), "%ld", inactive_days);
 	return db_one(db, ST_USE, values, lengths, formats, a, r);
+}
+
+enum error
+db_pat_lookup(struct db *db, struct arena *a, const unsigned char hmac[32],
+    struct pat_row *r)
+{
+	const char *values[1] = { (const char *)hmac };
+	const int lengths[1] = { 32 }, formats[1] = { 1 };
+
+	return db_one(db, ST_LOOKUP, values, lengths, formats, a, r);
 }
 
 enum error

@@ -145,6 +145,9 @@ enum error	 db_purge(struct db *, struct arena *, long days, const char *actor,
  */
 enum error	 db_pat_use(struct db *, struct arena *, const unsigned char hmac[32],
 		    const char *addr, long inactive_days, struct pat_row *);
+/* The token whose HMAC this is, read only (on a standby); its use is recorded apart. */
+enum error	 db_pat_lookup(struct db *, struct arena *, const unsigned char hmac[32],
+		    struct pat_row *);
 /* Any owner's token that is not revoked, by id (the caller's own: /pat/v1/self). */
 enum error	 db_pat_get_id(struct db *, struct arena *, const char *id, struct pat_row *);
 /*

@@ -48,7 +48,10 @@ response_send(struct request *req)
 	if (req->sent)
 		return;
 	req->sent = 1;
-	if (yajl_gen_get_buf(req->gen, &body, &body_len) != yajl_gen_status_ok)
+	if (req->text != NULL) {
+		body = (const unsigned char *)req->text;
+		body_len = req->text_len;
+	} else if (yajl_gen_get_buf(req->gen, &body, &body_len) != yajl_gen_status_ok)
 		body_len = 0;
 	/* Only the head goes through this buffer; the body is written from yajl's. */
 	need = 512 + req->headers_len +
@@ -67,7 +70,8 @@ response_send(struct request *req)
 		    "Status: %d %s\r\n%sContent-Length: %zu\r\n"
 		    "Cache-Control: no-store\r\nX-Request-Id: %s\r\n",
 		    req->status, error_reason(req->status),
-		    body_len > 0 ? "Content-Type: application/json; charset=utf-8\r\n" : "",
+		    body_len == 0 ? "" : req->text != NULL ? req->text_type :
+		    "Content-Type: application/json; charset=utf-8\r\n",
 		    body_len, req->id);
 	head = (size_t)n;
 	/*
@@ -109,6 +113,7 @@ response_error(struct request *req, enum error e)
 	yajl_gen_reset(g, NULL);
 	yajl_gen_clear(g);
 	req->headers_len = 0;
+	req->text = NULL;
 	req->status = info->status;
 	switch (e) {
 	case ERR_UNAUTHORIZED:

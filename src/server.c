@@ -26,6 +26,7 @@
 #include "alloc.h"
 #include "jwks.h"
 #include "log.h"
+#include "metrics.h"
 #include "response.h"
 
 #define SERVER_BACKLOG		1024
@@ -485,6 +486,8 @@ supervisor_reap(struct supervisor *s)
 			if (s->slots[i].pid != pid)
 				continue;
 			s->slots[i].pid = 0;
+			if (!server_stopping)
+				metrics_count(M_WORKER_RESTARTS);
 			if (WIFSIGNALED(status))
 				log_msg(LVL_WARN, "event=worker_died worker=%ld "
 				    "signal=%d", (long)pid, WTERMSIG(status));
@@ -598,6 +601,10 @@ server_supervise(const char *config_path, struct config *cfg, int fd,
 	s.fd = fd;
 	s.nslots = (size_t)workers;
 	s.slots = xcalloc(s.nslots, sizeof(*s.slots));
+	/* One set of counters for every worker: a scrape of any one sees all. */
+	if (metrics_share() == -1)
+		log_msg(LVL_WARN, "event=metrics_private reason=\"mmap: %s\"",
+		    strerror(errno));
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);

@@ -8,15 +8,18 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include <openssl/crypto.h>
 
 #include "cache.h"
+#include "alloc.h"
 #include "config.h"
 #include "identity.h"
 #include "log.h"
+#include "metrics.h"
 #include "uuid.h"
 
 static const char *const principal_vias[] = {
@@ -69,6 +72,19 @@ svc_cache(struct svc *svc, size_t entries, long max_age_s)
 		db_listen(svc->db, SVC_CHANNEL);
 }
 
+#define SVC_RECENT_MS	(5 * 60 * 1000)	/* longer than any standby should lag */
+
+void
+svc_standby(struct svc *svc, struct db *read, int verify_on_standby)
+{
+	svc->db_read = read;
+	svc->verify_on_standby = verify_on_standby;
+	if (read != NULL && verify_on_standby) {
+		svc->recent = xcalloc(SVC_RECENT_MAX, sizeof(*svc->recent));
+		db_listen(svc->db, SVC_CHANNEL);
+	}
+}
+
 /* A notification: "<event>:<token id>" (sql/0007).  Only "created" ends nothing. */
 static void
 svc_notified(void *arg, const char *payload)
@@ -77,8 +93,82 @@ svc_notified(void *arg, const char *payload)
 	const char *colon = strchr(payload, ':');
 
 	svc->notified++;
-	if (colon != NULL && strncmp(payload, "created:", 8) != 0)
-		cache_drop(svc->cache, colon + 1);
+	metrics_count(M_NOTIFICATIONS);
+	if (colon == NULL || strncmp(payload, "created:", 8) == 0)
+		return;
+	cache_drop(svc->cache, colon + 1);
+	if (svc->recent != NULL) {
+		snprintf(svc->recent[svc->recent_next].id, sizeof(svc->recent[0].id),
+		    "%s", colon + 1);
+		svc->recent[svc->recent_next].at_ms = token_now_ms();
+		svc->recent_next = (svc->recent_next + 1) % SVC_RECENT_MAX;
+		if (svc->nrecent < SVC_RECENT_MAX)
+			svc->nrecent++;
+	}
+}
+
+/* Take in the primary's notifications; 0 when none can be trusted. */
+static int
+svc_listening(struct svc *svc)
+{
+	unsigned long gen;
+
+	/* Connect to the primary if need be: only it tells of revocations. */
+	if ((gen = db_generation(svc->db)) == 0 && db_ready(svc->db) == ERR_OK)
+		gen = db_generation(svc->db);
+	if (gen != svc->recent_gen) {
+		svc->recent_gen = gen;
+		svc->listening_since_ms = gen != 0 ? token_now_ms() : 0;
+	}
+	if (gen != 0 && db_notifies(svc->db, svc_notified, svc) == -1)
+		svc->listening_since_ms = svc->recent_gen = 0;
+	return svc->listening_since_ms != 0;
+}
+
+/* Was this token notified lately (or could it have been, unheard)? */
+static int
+svc_recent(const struct svc *svc, const char *id, int64_t now)
+{
+	if (svc->listening_since_ms == 0 || now - svc->listening_since_ms < SVC_RECENT_MS)
+		return 1;
+	for (size_t i = 0; i < svc->nrecent; i++)
+		if (now - svc->recent[i].at_ms < SVC_RECENT_MS &&
+		    strcmp(svc->recent[i].id, id) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * The lookup of a check: the primary's, which also records the use; or a
+ * standby's, confirmed on the primary when the standby may not know yet.
+ */
+static enum error
+svc_lookup(struct svc *svc, struct arena *a, const unsigned char hmac[32],
+    const char *addr, int64_t now, struct pat_row *row)
+{
+	enum error e;
+
+	if (svc->db_read == NULL || !svc->verify_on_standby)
+		return db_pat_use(svc->db, a, hmac, addr, svc->policy.inactive_days, row);
+	(void)svc_listening(svc);
+	e = db_pat_lookup(svc->db_read, a, hmac, row);
+	if (e == ERR_OK && !svc_recent(svc, row->id, now)) {
+		if (addr == NULL || strchr(addr, ',') == NULL) {
+			size_t i;
+
+			for (i = 0; i < svc->ntouch && strcmp(svc->touch[i].id, row->id) != 0; i++)
+				;
+			if (i == svc->ntouch && svc->ntouch < SVC_TOUCH_MAX) {
+				snprintf(svc->touch[i].id, sizeof(svc->touch[0].id), "%s", row->id);
+				snprintf(svc->touch[i].addr, sizeof(svc->touch[0].addr), "%s",
+				    addr != NULL ? addr : "");
+				svc->ntouch++;
+			}
+		}
+		return ERR_OK;
+	}
+	/* Not there yet (just created), changed lately, or the standby is down. */
+	return db_pat_use(svc->db, a, hmac, addr, svc->policy.inactive_days, row);
 }
 
 /*
@@ -142,6 +232,7 @@ void
 svc_free(struct svc *svc)
 {
 	cache_free(svc->cache);
+	free(svc->recent);
 	if (svc->claims != NULL)
 		yajl_gen_free(svc->claims);
 	memset(svc, 0, sizeof(*svc));
@@ -325,7 +416,7 @@ svc_check(struct svc *svc, struct arena *a, const char *token, size_t len,
 		}
 		cache_drop(svc->cache, row->id);	/* the database decides */
 	}
-	e = db_pat_use(svc->db, a, hmac, addr, svc->policy.inactive_days, row);
+	e = svc_lookup(svc, a, hmac, addr, now, row);
 	if (e == ERR_NOT_FOUND && svc->keys.nold_peppers > 0 &&
 	    (e = svc_check_old_pepper(svc, a, token, len, addr, hmac, row)) == ERR_OK)
 		old_pepper = 1;	/* not cached by the current HMAC until re-keyed */
@@ -379,6 +470,14 @@ svc_list(struct svc *svc, struct arena *a, const struct principal *p,
 	*n = 0;
 	if ((e = svc_may(p, f)) != ERR_OK)
 		return e;
+	/* Reads may go to a standby; one that is down leaves them to the primary. */
+	if (svc->db_read != NULL) {
+		e = p->kind == OWNER_TEAM ? db_team_list(svc->db_read, a, c->groups,
+		    c->ngroups, svc_list_limit(svc), rows, n) :
+		    db_pat_list(svc->db_read, a, c->email, svc_list_limit(svc), rows, n);
+		if (e != ERR_UNAVAILABLE)
+			return e;
+	}
 	if (p->kind == OWNER_TEAM)
 		return db_team_list(svc->db, a, c->groups, c->ngroups,
 		    svc_list_limit(svc), rows, n);

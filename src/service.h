@@ -31,8 +31,24 @@ struct cache;
 
 #define SVC_TOUCH_MAX	64	/* uses of cached tokens waiting to be recorded */
 
+#define SVC_RECENT_MAX	4096	/* tokens notified lately, remembered for a standby */
+
 struct svc {
-	struct db		*db;
+	struct db		*db;		/* the primary: every write, and LISTEN */
+	struct db		*db_read;	/* a standby for reads, or NULL */
+	int			 verify_on_standby;
+	/*
+	 * Tokens the primary notified of lately: a standby that lags may not
+	 * know yet, so these are checked on the primary.  Until a connection
+	 * to the primary has listened for recent_s, every token is "recent".
+	 */
+	struct {
+		char		 id[37];
+		int64_t		 at_ms;
+	}			*recent;
+	size_t			 nrecent, recent_next;
+	int64_t			 listening_since_ms;	/* 0: not listening */
+	unsigned long		 recent_gen;
 	struct cache		*cache;		/* positive checks; NULL: off */
 	unsigned long		 cache_gen;	/* the connection the cache listens on; 0: none */
 	unsigned long		 notified;	/* notifications received */
@@ -54,6 +70,12 @@ int		 svc_init(struct svc *, struct db *, const struct token_keys *,
  * listen for the notifications that end them.
  */
 void		 svc_cache(struct svc *, size_t entries, long max_age_s);
+/*
+ * Read lists (and, with verify_on_standby, checks) from a standby.  A check
+ * it answers is confirmed on the primary when the token was notified
+ * lately or is not there yet (a token just created).
+ */
+void		 svc_standby(struct svc *, struct db *read, int verify_on_standby);
 /* Between requests: record the uses of cached tokens, off the answer's path. */
 void		 svc_idle(struct svc *);
 void		 svc_free(struct svc *);
