@@ -5,6 +5,7 @@
  */
 #include "pat.h"
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -340,13 +341,18 @@ pat_query_number(struct request *req, const char *name, long long max,
 	const char *q = req->p.query != NULL ? req->p.query : "", *v;
 	char *end;
 	size_t len;
-	int n;
+	int n, ok = 0;
 
 	*out = dflt;
 	if ((n = form_get(&req->arena, q, strlen(q), name, &v, &len)) == 0)
 		return ERR_OK;
-	if (n != 1 || len == 0 || len > 19 || strspn(v, "0123456789") != len ||
-	    (*out = strtoll(v, &end, 10)) < 1 || *out > max) {
+	/* 19 digits may still be past int64: strtoll says so in errno. */
+	if (n == 1 && len > 0 && len <= 19 && strspn(v, "0123456789") == len) {
+		errno = 0;
+		*out = strtoll(v, &end, 10);
+		ok = errno == 0 && *end == '\0' && *out >= 1 && *out <= max;
+	}
+	if (!ok) {
 		char *msg = arena_alloc(&req->arena, 96);
 
 		if (msg != NULL)
