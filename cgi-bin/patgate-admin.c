@@ -41,6 +41,9 @@ main(int argc, char *argv[])
 	}
 	log_set_level(cfg.log_level);
 	args.inactive_days = cfg.inactive_days;
+	args.notice_days = cfg.expiry_notice_days;
+	args.notice_command = cfg.expiry_notice_command;
+	args.notice_webhook = cfg.expiry_notice_webhook;
 	db = db_new(cfg.database_url);
 	rc = admin_run(db, &args, admin_actor(actor, sizeof(actor)), stdout);
 	db_free(db);

@@ -5,9 +5,13 @@
  */
 #include "admin.h"
 
+#include <sys/wait.h>
+
 #include <errno.h>
 #include <getopt.h>
 #include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -40,6 +44,7 @@ admin_usage(FILE *f)
 	    "       patgate-admin [--config FILE] purge --older-than DAYS\n"
 	    "       patgate-admin [--config FILE] audit --token ID | --user EMAIL |\n"
 	    "           --group GROUP [--limit N] [--json]\n"
+	    "       patgate-admin [--config FILE] notify [--json]\n"
 	    "\n"
 	    "The configuration is --config FILE, else $PATGATE_CONFIG, else\n"
 	    SYSCONFDIR "/patgate/patgate.conf; only its database is used, and the\n"
@@ -81,6 +86,7 @@ static const struct {
 	{ "purge", ADMIN_PURGE, OPT_CONFIG | OPT_OLDER },
 	{ "audit", ADMIN_AUDIT, OPT_CONFIG | OPT_TOKEN | OPT_USER | OPT_GROUP |
 	    OPT_LIMIT | OPT_JSON },
+	{ "notify", ADMIN_NOTIFY, OPT_CONFIG | OPT_JSON },
 };
 
 /* What admin_state says of a token, and so what --state may ask for. */
@@ -586,6 +592,151 @@ admin_audit(struct db *db, struct arena *a, const struct admin_args *args, FILE 
 	return ADMIN_OK;
 }
 
+/* ------------------------------------------------------------------ expiry notices */
+
+/* One notice as JSON: what a mail or a webhook says. */
+static const char *
+admin_notice_json(yajl_gen g, const struct db_notice *n, struct arena *a)
+{
+	const unsigned char *buf;
+	size_t len;
+
+	yajl_gen_reset(g, NULL);
+	yajl_gen_clear(g);
+	yajl_gen_map_open(g);
+	json_key_str(g, "event", "expiry_notice");
+	json_key_str(g, "ownerKind", n->owner_kind);
+	json_key_str(g, "owner", n->owner);
+	json_key_str(g, "email", n->email);
+	json_key_str(g, "tokenId", n->token_id);
+	json_key_str(g, "description", n->description);
+	json_key_time(g, "expiresAt", n->expires_ms, 0);
+	json_key_int(g, "window", n->window_days);
+	yajl_gen_map_close(g);
+	if (yajl_gen_get_buf(g, &buf, &len) != yajl_gen_status_ok)
+		return NULL;
+	return arena_strndup(a, (const char *)buf, len);
+}
+
+/*
+ * Give json to the command (through /bin/sh -c, on its standard input) or
+ * to the webhook (curl posts it, with no shell between).  0 when it took it.
+ */
+static int
+admin_notice_send(const char *json, const char *command, const char *webhook)
+{
+	int pipefd[2], status;
+	size_t left = strlen(json);
+	ssize_t w;
+	pid_t pid;
+
+	if (pipe(pipefd) == -1)
+		return -1;
+	if ((pid = fork()) == -1) {
+		close(pipefd[0]);
+		close(pipefd[1]);
+		return -1;
+	}
+	if (pid == 0) {
+		dup2(pipefd[0], STDIN_FILENO);
+		close(pipefd[0]);
+		close(pipefd[1]);
+		if (*command != '\0')
+			execl("/bin/sh", "sh", "-c", command, (char *)NULL);
+		else
+			execlp("curl", "curl", "-fsS", "--max-time", "20", "-X", "POST",
+			    "-H", "Content-Type: application/json", "--data-binary", "@-",
+			    webhook, (char *)NULL);
+		_exit(127);
+	}
+	close(pipefd[0]);
+	signal(SIGPIPE, SIG_IGN);
+	while (left > 0 && (w = write(pipefd[1], json, left)) > 0) {
+		json += w;
+		left -= (size_t)w;
+	}
+	close(pipefd[1]);
+	while (waitpid(pid, &status, 0) == -1)
+		if (errno != EINTR)
+			return -1;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+}
+
+static enum admin_exit
+admin_notify(struct db *db, struct arena *a, const struct admin_args *args, FILE *out)
+{
+	static const char *const head[] = { "TOKEN", "OWNER", "WINDOW", "EXPIRES",
+	    "SENT" };
+	struct db_notice *n;
+	const char **cells, *json;
+	char *w;
+	yajl_gen g, jg = NULL;
+	size_t count, i, failed = 0;
+	enum error e;
+
+	if ((args->notice_command == NULL || *args->notice_command == '\0') &&
+	    (args->notice_webhook == NULL || *args->notice_webhook == '\0')) {
+		fprintf(stderr, "patgate-admin: notify needs expiry_notice_command or "
+		    "expiry_notice_webhook in the configuration\n");
+		return ADMIN_FAILED;
+	}
+	if ((e = db_notice_claim(db, a, args->notice_days, &n, &count)) != ERR_OK)
+		return admin_failed(e, "claiming the notices");
+	if ((g = yajl_gen_alloc(NULL)) == NULL || (args->json &&
+	    (jg = yajl_gen_alloc(NULL)) == NULL) ||
+	    (cells = arena_alloc(a, (count ? count : 1) * 5 * sizeof(*cells))) == NULL) {
+		if (g != NULL)
+			yajl_gen_free(g);
+		return admin_failed(ERR_INTERNAL, "memory");
+	}
+	if (jg != NULL)
+		yajl_gen_array_open(jg);
+	for (i = 0; i < count; i++) {
+		int sent = (json = admin_notice_json(g, &n[i], a)) != NULL &&
+		    admin_notice_send(json, args->notice_command != NULL ?
+		    args->notice_command : "", args->notice_webhook) == 0;
+
+		if (sent)
+			log_msg(LVL_INFO, "event=expiry_notice_sent id=%s window=%ld",
+			    n[i].token_id, n[i].window_days);
+		else {
+			/* Not sent: given back, to be tried again on the next run. */
+			failed++;
+			(void)db_notice_release(db, n[i].token_id, n[i].window_days);
+			log_msg(LVL_WARN, "event=expiry_notice_failed id=%s window=%ld "
+			    "action=\"given back for the next run\"", n[i].token_id,
+			    n[i].window_days);
+		}
+		cells[i * 5] = n[i].token_id;
+		cells[i * 5 + 1] = n[i].owner;
+		if ((w = arena_alloc(a, 24)) != NULL)
+			snprintf(w, 24, "%ld days", n[i].window_days);
+		cells[i * 5 + 2] = w != NULL ? w : "-";
+		cells[i * 5 + 3] = admin_time(a, n[i].expires_ms, 1);
+		cells[i * 5 + 4] = sent ? "yes" : "no (retried next run)";
+		if (jg != NULL) {
+			yajl_gen_map_open(jg);
+			json_key_str(jg, "tokenId", n[i].token_id);
+			json_key_str(jg, "owner", n[i].owner);
+			json_key_int(jg, "window", n[i].window_days);
+			json_key_time(jg, "expiresAt", n[i].expires_ms, 0);
+			json_str(jg, "sent");
+			yajl_gen_bool(jg, sent);
+			yajl_gen_map_close(jg);
+		}
+	}
+	yajl_gen_free(g);
+	if (jg != NULL) {
+		enum admin_exit rc;
+
+		yajl_gen_array_close(jg);
+		rc = admin_json_print(jg, out);		/* frees jg */
+		return failed > 0 ? ADMIN_FAILED : rc;
+	}
+	admin_table(out, head, 5, cells, count);
+	return failed > 0 ? ADMIN_FAILED : ADMIN_OK;
+}
+
 enum admin_exit
 admin_run(struct db *db, const struct admin_args *args, const char *actor, FILE *out)
 {
@@ -608,6 +759,9 @@ admin_run(struct db *db, const struct admin_args *args, const char *actor, FILE 
 		break;
 	case ADMIN_AUDIT:
 		rc = admin_audit(db, &a, args, out);
+		break;
+	case ADMIN_NOTIFY:
+		rc = admin_notify(db, &a, args, out);
 		break;
 	default:
 		break;

@@ -19,7 +19,7 @@ enum admin_exit {
 };
 
 enum admin_command { ADMIN_LIST, ADMIN_REVOKE, ADMIN_PURGE, ADMIN_AUDIT,
-	ADMIN_HELP, ADMIN_VERSION };
+	ADMIN_NOTIFY, ADMIN_HELP, ADMIN_VERSION };
 
 struct admin_args {
 	enum admin_command	 command;
@@ -32,6 +32,10 @@ struct admin_args {
 	long			 limit;		/* audit --limit */
 	int			 json;
 	long			 inactive_days;	/* the configuration's, for the state */
+	/* The configuration's, for notify. */
+	const char		*notice_days;	/* "30,7,1" */
+	const char		*notice_command;
+	const char		*notice_webhook;
 };
 
 #define ADMIN_AUDIT_LIMIT	100	/* audit's events by default */

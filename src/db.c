@@ -21,7 +21,7 @@ enum db_stmt {
 	ST_PING, ST_INSERT, ST_LIST, ST_TEAM_LIST, ST_GET, ST_REVOKE, ST_USE,
 	ST_AUDIT_OWNER, ST_AUDIT_TOKEN, ST_ADMIN_LIST, ST_REVOKE_OWNER, ST_PURGE,
 	ST_GET_ID, ST_ROTATE, ST_REUSE, ST_REVOKE_HMACS, ST_REKEY, ST_TOUCH, ST_LOOKUP,
-	ST__COUNT
+	ST_NOTICE_CLAIM, ST_NOTICE_RELEASE, ST__COUNT
 };
 
 /*
@@ -159,6 +159,13 @@ static const struct {
 	    NULL },
 	[ST_PURGE] = { "purge",
 	    "SELECT " CHANGED_COLUMNS " FROM pat_purge($1::int, $2)", 2, 0, 1, NULL },
+	/* Expiry notices, claimed once each (sql/0011); the windows joined by commas. */
+	[ST_NOTICE_CLAIM] = { "notice_claim",
+	    "SELECT token_id, owner_kind, owner, email, description, expires_at, "
+	    "window_days FROM pat_notice_claim(string_to_array($1, ',')::int[])",
+	    1, 0, 1, NULL },
+	[ST_NOTICE_RELEASE] = { "notice_release",
+	    "SELECT pat_notice_release($1::uuid, $2::int)", 2, 0, 1, NULL },
 	[ST_GET_ID] = { "pat_get_id",
 	    "SELECT " PAT_COLUMNS " FROM pat WHERE id = $1::uuid AND revoked_at IS NULL",
 	    1, 1, 0, NULL },
@@ -1161,6 +1168,57 @@ db_purge(struct db *db, struct arena *a, long days, const char *actor,
 
 	snprintf(d, sizeof(d), "%ld", days);
 	return db_changes(db, ST_PURGE, values, a, rows, nrows);
+}
+
+/* ------------------------------------------------------------------ expiry notices */
+
+enum error
+db_notice_claim(struct db *db, struct arena *a, const char *windows,
+    struct db_notice **out, size_t *n)
+{
+	const char *values[1] = { windows };
+	PGresult *res;
+	enum error e;
+	int i, rows;
+
+	*out = NULL;
+	*n = 0;
+	if ((e = db_exec(db, ST_NOTICE_CLAIM, values, NULL, NULL, &res)) != ERR_OK)
+		return e;
+	rows = PQntuples(res);
+	if (rows > 0 && (*out = arena_alloc(a, (size_t)rows * sizeof(**out))) == NULL)
+		e = ERR_INTERNAL;
+	for (i = 0; i < rows && e == ERR_OK; i++) {
+		struct db_notice *x = &(*out)[i];
+
+		x->token_id = db_uuid(a, res, i, 0);
+		x->owner_kind = db_copy(a, res, i, 1);
+		x->owner = db_copy(a, res, i, 2);
+		x->email = db_copy(a, res, i, 3);
+		x->description = db_copy(a, res, i, 4);
+		x->expires_ms = db_ms(res, i, 5, NULL);
+		x->window_days = (long)db_int(res, i, 6, NULL);
+		if (x->token_id == NULL || x->owner == NULL || x->email == NULL)
+			e = ERR_INTERNAL;
+	}
+	if (e == ERR_OK)
+		*n = (size_t)rows;
+	PQclear(res);
+	return e;
+}
+
+enum error
+db_notice_release(struct db *db, const char *token_id, long window_days)
+{
+	char w[24];
+	const char *values[2] = { token_id, w };
+	PGresult *res;
+	enum error e;
+
+	snprintf(w, sizeof(w), "%ld", window_days);
+	if ((e = db_exec(db, ST_NOTICE_RELEASE, values, NULL, NULL, &res)) == ERR_OK)
+		PQclear(res);
+	return e;
 }
 
 /* ------------------------------------------------------------------ migrations */

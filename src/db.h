@@ -138,6 +138,20 @@ enum error	 db_revoke_owner(struct db *, struct arena *, const char *user,
 		    size_t *);
 enum error	 db_purge(struct db *, struct arena *, long days, const char *actor,
 		    struct db_changed **, size_t *);
+/* An expiry notice to send: a live token that expires within window_days. */
+struct db_notice {
+	const char	*token_id, *owner_kind, *owner, *email, *description;
+	int64_t		 expires_ms;
+	long		 window_days;
+};
+/*
+ * Claim the notices due for the windows (days, joined by commas): each
+ * token and window once, whatever runs overlap.  One that could not be
+ * sent is given back with db_notice_release.
+ */
+enum error	 db_notice_claim(struct db *, struct arena *, const char *windows,
+		    struct db_notice **, size_t *);
+enum error	 db_notice_release(struct db *, const char *token_id, long window_days);
 /*
  * Find the token whose HMAC this is, and in the same statement record its
  * use (at most once a minute) from addr (may be NULL).  ERR_NOT_FOUND if
