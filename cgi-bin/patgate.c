@@ -118,7 +118,9 @@ main(int argc, char *argv[])
 	}
 	fd = server_is_listener(STDIN_FILENO) ? STDIN_FILENO : server_systemd_fd();
 
-	if (config_load(&cfg, config_path, err, sizeof(err)) == -1) {
+	/* --migrate needs the database only, not the token secret. */
+	if (config_load_flags(&cfg, config_path, migrate ? CONFIG_NO_KEYS : 0, err,
+	    sizeof(err)) == -1) {
 		if (cgi && fd == -1)
 			return server_cgi_unavailable(err);
 		fatal(err);

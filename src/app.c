@@ -28,6 +28,8 @@ app_gen(void)
 int
 app_init(struct app *app, struct config *cfg, char *err, size_t errsz)
 {
+	struct token_keys keys;
+	struct svc_policy policy;
 	int i, ok;
 
 	memset(app, 0, sizeof(*app));
@@ -48,14 +50,27 @@ app_init(struct app *app, struct config *cfg, char *err, size_t errsz)
 	}
 	if (app->cfg.oidc_jwks_file[0] != '\0')
 		jwks_cache_open(&app->jwks, app->cfg.oidc_jwks_file);
-	ok = (app->claims_gen = app_gen()) != NULL;
+	app->db = db_new(app->cfg.database_url);
+	keys.secret = app->secret;
+	keys.pepper = app->pepper;
+	keys.issuer = app->cfg.issuer;
+	keys.audience = app->cfg.audience;
+	policy.max_days = app->cfg.max_days;
+	policy.max_tokens = app->cfg.max_tokens_per_user;
+	ok = svc_init(&app->svc, app->db, &keys, &policy) == 0;
 	for (i = 0; i < APP_REQUESTS; i++)
 		ok &= (app->gen[i] = app_gen()) != NULL;
 	if (!ok) {
 		snprintf(err, errsz, "out of memory");
 		return -1;
 	}
-	app->db = db_new(app->cfg.database_url);
+	app->auth.svc = &app->svc;
+	app->auth.jwks = app->cfg.oidc_jwks_file[0] != '\0' ? &app->jwks : NULL;
+	app->auth.oidc_issuer = app->cfg.oidc_issuer;
+	app->auth.oidc_audience = app->cfg.oidc_audience;
+	app->auth.require_verified_email = app->cfg.oidc_require_verified_email;
+	app->auth.trust_remote_user = app->cfg.trust_remote_user;
+	app->auth.trusted_proxies = app->cfg.trusted_proxies;
 	ratelimit_init(&app->lists, APP_LIST_RATE, APP_LIST_BURST);
 	for (i = 0; i < APP_REQUESTS; i++)
 		request_init(&app->req[i], app, app->gen[i]);
@@ -78,8 +93,7 @@ app_free(struct app *app)
 	jwks_cache_close(&app->jwks);
 	jose_hmac_free(app->secret);
 	jose_hmac_free(app->pepper);
-	if (app->claims_gen != NULL)
-		yajl_gen_free(app->claims_gen);
+	svc_free(&app->svc);
 	config_free(&app->cfg);
 	memset(app, 0, sizeof(*app));
 }

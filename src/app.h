@@ -7,12 +7,14 @@
 #include <fcgiapp.h>
 #include <yajl/yajl_gen.h>
 
+#include "auth.h"
 #include "config.h"
 #include "db.h"
 #include "jose.h"
 #include "jwks.h"
 #include "ratelimit.h"
 #include "request.h"
+#include "service.h"
 
 #define APP_REQUESTS	2
 #define APP_LARGE_ANSWER (64 * 1024)	/* bytes of body after which memory is given back */
@@ -30,7 +32,8 @@ struct app {
 	struct jose_hmac	*secret;	/* signs and checks PATs */
 	struct jose_hmac	*pepper;	/* hashes PATs for the database */
 	struct jwks_cache	 jwks;		/* OIDC keys; path NULL when off */
-	yajl_gen		 claims_gen;	/* PAT claims */
+	struct svc		 svc;		/* the token service, over db */
+	struct auth		 auth;		/* deciding who calls */
 	struct ratelimit	 lists;		/* lists by owner (APP_LIST_RATE) */
 	/* One request being read while another's answer waits on its commit. */
 	yajl_gen		 gen[APP_REQUESTS];	/* their response bodies */

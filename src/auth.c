@@ -10,11 +10,11 @@
 #include <openssl/sha.h>
 
 #include "alloc.h"
-#include "app.h"
 #include "identity.h"
 #include "jose.h"
 #include "jwks.h"
 #include "log.h"
+#include "service.h"
 #include "token.h"
 #include "utf8.h"
 
@@ -65,14 +65,16 @@ auth_identity(struct request *req, enum error refusal, const char *source)
 }
 
 static enum error
-auth_pat(struct request *req, const char *token, size_t len)
+auth_pat(struct request *req, const struct auth *ctx, const char *token, size_t len)
 {
 	struct caller *c = &req->caller;
 	struct pat_row row;
+	struct fault f = { NULL, "" };
 	enum error e;
 
-	if ((e = token_check(req, token, len, auth_client_addr(req), &row)) != ERR_OK)
-		return e;
+	if ((e = svc_check(ctx->svc, &req->arena, token, len,
+	    auth_client_addr(req, ctx->trusted_proxies), &row, &f)) != ERR_OK)
+		return request_fault(req, e, &f);
 	c->via = row.group != NULL ? CALLER_TEAM : CALLER_PAT;
 	c->group = row.group;
 	c->email = row.email;
@@ -129,9 +131,8 @@ auth_cache_put(const unsigned char *digest, unsigned generation,
 }
 
 static enum error
-auth_oidc(struct request *req, const char *token, size_t len)
+auth_oidc(struct request *req, const struct auth *ctx, const char *token, size_t len)
 {
-	struct app *app = req->app;
 	struct caller *c = &req->caller;
 	unsigned char digest[SHA256_DIGEST_LENGTH];
 	struct jose_claims claims;
@@ -141,23 +142,23 @@ auth_oidc(struct request *req, const char *token, size_t len)
 	int64_t now = token_now_ms() / 1000;
 	enum error e;
 
-	if (app->jwks.path == NULL)
+	if (ctx->jwks == NULL || ctx->jwks->path == NULL)
 		return request_fail(req, ERR_INVALID_TOKEN, NULL, "the bearer "
 		    "token is not a valid personal access token, and identity "
 		    "tokens are not accepted here");
 	/* A JWKS file that is gone, empty or useless trusts no key (CONTRACT 7). */
-	if ((keys = jwks_cache_get(&app->jwks)) == NULL) {
+	if ((keys = jwks_cache_get(ctx->jwks)) == NULL) {
 		long held = log_limit("oidc_no_keys", 1);
 
 		if (held >= 0)
 			log_msg(LVL_WARN, "event=oidc_refused reason=\"no usable "
 			    "key in oidc_jwks_file: %s\" held_back=%ld",
-			    app->jwks.why, held);
+			    ctx->jwks->why, held);
 		return request_fail(req, ERR_INVALID_TOKEN, NULL, "identity "
 		    "tokens cannot be checked: the server trusts no signing key");
 	}
 	SHA256((const unsigned char *)token, len, digest);
-	if ((hit = auth_cache_find(digest, app->jwks.generation)) != NULL) {
+	if ((hit = auth_cache_find(digest, ctx->jwks->generation)) != NULL) {
 		if (!auth_lifetime_ok(hit->exp, hit->has_nbf, hit->nbf, now))
 			return request_fail(req, ERR_INVALID_TOKEN, NULL, "the "
 			    "identity token has expired or is not valid yet");
@@ -176,13 +177,13 @@ auth_oidc(struct request *req, const char *token, size_t len)
 	    jwks_verify(keys, j) == -1 ||
 	    jose_claims_parse(&claims, j->payload, j->payload_len, &req->arena) == -1)
 		return ERR_INVALID_TOKEN;
-	if (claims.iss == NULL || strcmp(claims.iss, app->cfg.oidc_issuer) != 0 ||
-	    !jose_claims_has_aud(&claims, app->cfg.oidc_audience) ||
+	if (claims.iss == NULL || strcmp(claims.iss, ctx->oidc_issuer) != 0 ||
+	    !jose_claims_has_aud(&claims, ctx->oidc_audience) ||
 	    !claims.has_exp ||
 	    !auth_lifetime_ok(claims.exp, claims.has_nbf, claims.nbf, now))
 		return request_fail(req, ERR_INVALID_TOKEN, NULL, "the identity "
 		    "token's issuer, audience or lifetime is not acceptable");
-	if (app->cfg.oidc_require_verified_email && !claims.email_verified)
+	if (ctx->require_verified_email && !claims.email_verified)
 		return request_fail(req, ERR_INVALID_TOKEN, NULL, "the identity "
 		    "token's email_verified claim must be true");
 	c->via = CALLER_OIDC;
@@ -193,7 +194,7 @@ auth_oidc(struct request *req, const char *token, size_t len)
 	c->ngroups = claims.ngroups;
 	if ((e = auth_identity(req, ERR_INVALID_TOKEN, "identity token")) != ERR_OK)
 		return e;
-	auth_cache_put(digest, app->jwks.generation, &claims, c);
+	auth_cache_put(digest, ctx->jwks->generation, &claims, c);
 	return ERR_OK;
 }
 
@@ -212,7 +213,7 @@ auth_cache_clear(void)
 }
 
 enum error
-auth_caller(struct request *req)
+auth_caller(struct request *req, const struct auth *ctx)
 {
 	const struct authorization *a = &req->auth;
 	struct caller *c = &req->caller;
@@ -224,10 +225,10 @@ auth_caller(struct request *req)
 			return request_fail(req, ERR_INVALID_TOKEN, NULL,
 			    "the Authorization header is not \"Bearer <token>\"");
 		if (token_is_pat(a->cred, a->len))
-			return auth_pat(req, a->cred, a->len);
-		return auth_oidc(req, a->cred, a->len);
+			return auth_pat(req, ctx, a->cred, a->len);
+		return auth_oidc(req, ctx, a->cred, a->len);
 	}
-	if (!req->app->cfg.trust_remote_user || user == NULL || *user == '\0')
+	if (!ctx->trust_remote_user || user == NULL || *user == '\0')
 		return ERR_UNAUTHORIZED;
 	/*
 	 * nginx derives its REMOTE_USER from any client's Basic header, even
@@ -286,10 +287,17 @@ auth_addr_ok(const char *s, size_t len)
 }
 
 const char *
-auth_client_addr(struct request *req)
+auth_client_addr(struct request *req, const char *trusted)
 {
-	const char *remote = req->p.remote_addr, *xff = req->p.forwarded_for, *end, *start;
-	const char *trusted = req->app->cfg.trusted_proxies;
+	return auth_forwarded(&req->arena, req->p.remote_addr, req->p.forwarded_for,
+	    trusted);
+}
+
+const char *
+auth_forwarded(struct arena *a, const char *remote, const char *xff,
+    const char *trusted)
+{
+	const char *end, *start;
 
 	if (remote == NULL || !auth_addr_ok(remote, strlen(remote)))
 		return NULL;
@@ -307,7 +315,7 @@ auth_client_addr(struct request *req)
 		if (!auth_addr_ok(start, (size_t)(end - start)))
 			return remote;
 		if (!auth_trusted(trusted, start, (size_t)(end - start)))
-			return arena_strndup(&req->arena, start, (size_t)(end - start));
+			return arena_strndup(a, start, (size_t)(end - start));
 		end = start;
 	}
 	return remote;

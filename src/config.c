@@ -35,11 +35,15 @@ struct config_key {
 	size_t			 offset;
 	const char		*dflt;
 	long			 min, max;	/* CT_INT only */
+	int			 restart;	/* SIGHUP cannot apply it (pgbouncer's CF_NO_RELOAD) */
 };
 
-#define CS(k, d)	{ #k, CT_STRING, offsetof(struct config, k), d, 0, 0 }
-#define CI(k, d, lo, hi) { #k, CT_INT, offsetof(struct config, k), d, lo, hi }
-#define CB(k, d)	{ #k, CT_BOOL, offsetof(struct config, k), d, 0, 0 }
+#define CS(k, d)	{ #k, CT_STRING, offsetof(struct config, k), d, 0, 0, 0 }
+#define CI(k, d, lo, hi) { #k, CT_INT, offsetof(struct config, k), d, lo, hi, 0 }
+#define CB(k, d)	{ #k, CT_BOOL, offsetof(struct config, k), d, 0, 0, 0 }
+/* The socket and the pool are the supervisor's, made once at start-up. */
+#define CS_RESTART(k, d) { #k, CT_STRING, offsetof(struct config, k), d, 0, 0, 1 }
+#define CI_RESTART(k, d, lo, hi) { #k, CT_INT, offsetof(struct config, k), d, lo, hi, 1 }
 
 static const struct config_key config_keys[] = {
 	CS(database_url, ""),
@@ -57,10 +61,10 @@ static const struct config_key config_keys[] = {
 	CS(trusted_proxies, ""),
 	CS(cors_origins, ""),
 	CS(introspect_secret, ""),
-	CS(listen, ""),
-	CI(workers, "0", 0, 256),
-	CS(user, ""),
-	{ "log_level", CT_LEVEL, offsetof(struct config, log_level), "info", 0, 0 },
+	CS_RESTART(listen, ""),
+	CI_RESTART(workers, "0", 0, 256),
+	CS_RESTART(user, ""),
+	{ "log_level", CT_LEVEL, offsetof(struct config, log_level), "info", 0, 0, 0 },
 };
 #define CONFIG_NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
 
@@ -371,6 +375,13 @@ config_secret_key(const struct config *cfg)
 int
 config_load(struct config *cfg, const char *path, char *err, size_t errsz)
 {
+	return config_load_flags(cfg, path, 0, err, errsz);
+}
+
+int
+config_load_flags(struct config *cfg, const char *path, int flags, char *err,
+    size_t errsz)
+{
 	struct config_origin origins[CONFIG_NKEYS], envorigin = { NULL, 0 };
 	const struct config_origin *o;
 	char envname[64], why[256], *text = NULL;
@@ -439,11 +450,13 @@ config_load(struct config *cfg, const char *path, char *err, size_t errsz)
 	}
 
 	o = &origins[config_find("secret_file") - config_keys];
-	if (config_key_file(cfg->secret_file, cfg->secret, &cfg->secret_len, o,
+	if (!(flags & CONFIG_NO_KEYS) &&
+	    config_key_file(cfg->secret_file, cfg->secret, &cfg->secret_len, o,
 	    "secret_file", err, errsz) == -1)
 		return -1;
 	o = &origins[config_find("pepper_file") - config_keys];
-	if (config_key_file(cfg->pepper_file, cfg->pepper, &cfg->pepper_len, o,
+	if (!(flags & CONFIG_NO_KEYS) &&
+	    config_key_file(cfg->pepper_file, cfg->pepper, &cfg->pepper_len, o,
 	    "pepper_file", err, errsz) == -1)
 		return -1;
 	if (cfg->issuer[0] == '\0' || cfg->audience[0] == '\0') {
@@ -463,6 +476,35 @@ config_load(struct config *cfg, const char *path, char *err, size_t errsz)
 		    "needs oidc_issuer and oidc_audience to be set too");
 	}
 	return 0;
+}
+
+int
+config_keep_restart_keys(const struct config *running, struct config *fresh,
+    void (*changed)(const char *key))
+{
+	int n = 0;
+
+	for (size_t i = 0; i < CONFIG_NKEYS; i++) {
+		const struct config_key *k = &config_keys[i];
+		const char *was = (const char *)running + k->offset;
+		char *now = (char *)fresh + k->offset;
+
+		if (!k->restart)
+			continue;
+		if (k->type == CT_STRING) {
+			if (strcmp(*(char *const *)was, *(char **)now) == 0)
+				continue;
+			free(*(char **)now);
+			*(char **)now = xstrdup(*(char *const *)was);
+		} else {
+			if (*(const long *)was == *(long *)now)
+				continue;
+			*(long *)now = *(const long *)was;
+		}
+		changed(k->name);
+		n++;
+	}
+	return n;
 }
 
 long

@@ -46,12 +46,26 @@ struct config {
  * err naming the file, the line and the key.
  */
 int	config_load(struct config *, const char *path, char *err, size_t errsz);
+/*
+ * The same, with CONFIG_NO_KEYS: the key files are not read, for tools that
+ * need only the database (--migrate, patgate-admin).
+ */
+#define CONFIG_NO_KEYS	0x1
+int	config_load_flags(struct config *, const char *path, int flags, char *err,
+	    size_t errsz);
 /* Parse a file's text into cfg (no environment, no key files): for tests and fuzzing. */
 int	config_parse(struct config *, const char *name, const char *text,
 	    char *err, size_t errsz);
 void	config_defaults(struct config *);
 void	config_free(struct config *);
 long	config_workers(const struct config *);
+/*
+ * After a reload: give fresh the running values of the keys that only a
+ * restart can change (listen, workers, user), calling changed for each key
+ * whose new value is thus not applied.  Returns how many.
+ */
+int	config_keep_restart_keys(const struct config *running, struct config *fresh,
+	    void (*changed)(const char *key));
 /* Decode a base64url key file's contents: at least CONFIG_KEY_MIN bytes. */
 int	config_key_decode(const char *text, size_t len, unsigned char *out,
 	    size_t *outlen);

@@ -17,8 +17,8 @@
 #define DB_TIMEOUT_S	10	/* the longest a statement may take */
 
 enum db_stmt {
-	ST_PING, ST_INSERT, ST_LIST, ST_TEAM_LIST, ST_GET, ST_REVOKE, ST_TEAM_REVOKE,
-	ST_USE, ST__COUNT
+	ST_PING, ST_INSERT, ST_LIST, ST_TEAM_LIST, ST_GET, ST_REVOKE, ST_USE,
+	ST_AUDIT, ST_ADMIN_LIST, ST_REVOKE_OWNER, ST_PURGE, ST__COUNT
 };
 
 /*
@@ -51,64 +51,100 @@ enum pat_column { COL_ID, PAT_COLUMN_LIST(COL_ENUM) COL__COUNT };
 #define MS_TO_TIMESTAMPTZ(p) "(timestamptz 'epoch' + " p "::int8 * interval '1 millisecond')"
 #define US_TO_TIMESTAMPTZ(p) "(timestamptz 'epoch' + " p "::int8 * interval '1 microsecond')"
 #define GROUPS_PARAM(p)	"string_to_array(" p ", E'\\x1f')"
-#define REVOKE_SET \
-	"UPDATE pat SET revoked_at = coalesce(revoked_at, now()), " \
-	"updated_at = CASE WHEN revoked_at IS NULL THEN now() ELSE updated_at END, " \
-	"updated_by = CASE WHEN revoked_at IS NULL THEN $3 ELSE updated_by END "
+/* The columns of an audit event, in this order. */
+enum audit_column {
+	ACOL_ID, ACOL_AT, ACOL_EVENT, ACOL_TOKEN, ACOL_KIND, ACOL_OWNER, ACOL_ACTOR,
+	ACOL_VIA, ACOL_ADDR, ACOL_REQUEST
+};
+#define AUDIT_COLUMNS "id, at, event, token_id, owner_kind, owner, actor, " \
+	"actor_via, addr, request_id"
 
+/* What a statement's result means beyond its status. */
+static enum error	db_true_or_limit(PGresult *);
+static enum error	db_true_or_not_found(PGresult *);
+
+/*
+ * Every statement patgate runs.  Each is marked a read or a write, so that
+ * reads can go elsewhere (a standby) without a change here; every write
+ * goes through a function of sql/, which records the event.
+ */
 static const struct {
 	const char	*name;
 	const char	*sql;
 	int		 nparams;
 	int		 retry;		/* safe to run again after a reconnect */
+	int		 write;
+	enum error	(*outcome)(PGresult *);	/* NULL: the status says it all */
 } db_stmts[ST__COUNT] = {
-	[ST_PING] = { "ping", "SELECT 1", 0, 1 },
-	/* The cap's count and the INSERT, in one round trip (sql/0006). */
+	[ST_PING] = { "ping", "SELECT 1", 0, 1, 0, NULL },
+	/* The cap's count, the INSERT and its event, in one round trip. */
 	[ST_INSERT] = { "pat_insert",
 	    "SELECT pat_create($1::uuid, $2, $3, $4, " GROUPS_PARAM("$5") ", $6, $7, "
 	    "$8::int, $9::int, $10::int, " US_TO_TIMESTAMPTZ("$11") ", "
-	    MS_TO_TIMESTAMPTZ("$12") ", $13::int)", 13, 0 },
+	    MS_TO_TIMESTAMPTZ("$12") ", $13::int, $14, $15, $16, $17)", 17, 0, 1,
+	    db_true_or_limit },
 	[ST_LIST] = { "pat_list",
 	    "SELECT " PAT_COLUMNS " FROM pat "
 	    "WHERE owner_email = $1 AND owner_group IS NULL AND revoked_at IS NULL "
-	    "ORDER BY pat.created_at DESC, pat.id DESC LIMIT $2", 2, 1 },
+	    "ORDER BY pat.created_at DESC, pat.id DESC LIMIT $2", 2, 1, 0, NULL },
 	[ST_TEAM_LIST] = { "team_list",
 	    "SELECT " PAT_COLUMNS " FROM pat "
 	    "WHERE owner_group = ANY (" GROUPS_PARAM("$1") ") AND revoked_at IS NULL "
-	    "ORDER BY pat.created_at DESC, pat.id DESC LIMIT $2", 2, 1 },
+	    "ORDER BY pat.created_at DESC, pat.id DESC LIMIT $2", 2, 1, 0, NULL },
 	[ST_GET] = { "pat_get",
 	    "SELECT " PAT_COLUMNS " FROM pat "
 	    "WHERE id = $1::uuid AND owner_email = $2 AND owner_group IS NULL "
-	    "AND revoked_at IS NULL", 2, 1 },
-	[ST_REVOKE] = { "pat_revoke", REVOKE_SET
-	    "WHERE id = $1::uuid AND owner_email = $2 AND owner_group IS NULL "
-	    "RETURNING id", 3, 1 },
-	[ST_TEAM_REVOKE] = { "team_revoke", REVOKE_SET
-	    "WHERE id = $1::uuid AND owner_group = ANY (" GROUPS_PARAM("$2") ") "
-	    "RETURNING id", 3, 1 },
+	    "AND revoked_at IS NULL", 2, 1, 0, NULL },
+	/* A user's PAT ($2), a team token of groups ($3), or (both NULL) any. */
+	[ST_REVOKE] = { "pat_revoke",
+	    "SELECT pat_revoke($1::uuid, $2, " GROUPS_PARAM("$3") ", $4, $5, $6, $7)",
+	    7, 0, 1, db_true_or_not_found },
 	/* The lookup, and once a minute the last-used write, in one round trip. */
 	[ST_USE] = { "pat_use",
 	    "SELECT " PAT_COLUMNS ", "
 	    "CASE WHEN revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now()) "
 	    "AND (last_used_at IS NULL OR last_used_at < now() - interval '60 seconds') "
 	    "THEN pat_touch(id, $2) END "
-	    "FROM pat WHERE token_hmac = $1", 2, 1 },
+	    "FROM pat WHERE token_hmac = $1", 2, 1, 0, NULL },
+	/* An owner's events, or a token's, newest first, before an event id. */
+	[ST_AUDIT] = { "audit_list",
+	    "SELECT " AUDIT_COLUMNS " FROM audit "
+	    "WHERE (($1::text IS NULL OR (owner_kind = $1 AND owner = $2)) "
+	    "AND ($3::uuid IS NULL OR token_id = $3::uuid)) "
+	    "AND ($4::int8 IS NULL OR id < $4::int8) "
+	    "ORDER BY id DESC LIMIT $5", 5, 1, 0, NULL },
+	/* The admin tool's list: any owner's, by state and by last use. */
+	[ST_ADMIN_LIST] = { "admin_list",
+	    "SELECT " PAT_COLUMNS " FROM pat "
+	    "WHERE (CASE WHEN $1::text IS NULL THEN owner_email = $2 AND owner_group IS NULL "
+	    "ELSE owner_group = $1 END) "
+	    "AND CASE $3::text WHEN 'active' THEN revoked_at IS NULL AND "
+	    "(expires_at IS NULL OR expires_at > now()) "
+	    "WHEN 'expired' THEN revoked_at IS NULL AND expires_at <= now() "
+	    "WHEN 'revoked' THEN revoked_at IS NOT NULL ELSE true END "
+	    "AND ($4::int IS NULL OR coalesce(last_used_at, created_at) < "
+	    "now() - make_interval(days => $4::int)) "
+	    "ORDER BY pat.created_at DESC, pat.id DESC", 4, 1, 0, NULL },
+	[ST_REVOKE_OWNER] = { "revoke_owner",
+	    "SELECT pat_revoke_owner($1, $2, $3)", 3, 0, 1, NULL },
+	[ST_PURGE] = { "purge", "SELECT pat_purge($1::int, $2)", 2, 0, 1, NULL },
 };
 
 /*
- * A create's INSERT is sent and left to commit while the worker reads the
- * next request (db_pat_insert_send).  Its outcome is read when the worker
- * asks for it, or first thing when another statement needs the
- * connection, and then kept until asked for.
+ * A write may be sent and left to commit while the worker reads the next
+ * request (db_send_write).  Its outcome is read when the worker asks for
+ * it, or first thing when another statement needs the connection, and is
+ * then kept until asked for: so one outcome may wait while the next write
+ * is in flight, and they are asked for in the order they were sent.
  */
 struct db {
 	char		*conninfo;
 	PGconn		*conn;
 	struct timespec	 retry_at;	/* no connect attempt before this */
 	enum error	 failed;	/* why the last attempt failed */
-	int		 sent;		/* an INSERT's result is still to be read */
-	struct timespec	 sent_deadline;
-	int		 kept;		/* an INSERT's outcome waits in kept_err */
+	enum db_stmt	 inflight;	/* whose result is still to be read; ST__COUNT: none */
+	struct timespec	 inflight_deadline;
+	int		 kept;		/* an outcome waits in kept_err */
 	enum error	 kept_err;
 };
 
@@ -118,6 +154,7 @@ db_new(const char *conninfo)
 	struct db *db = xcalloc(1, sizeof(*db));
 
 	db->conninfo = xstrdup(conninfo);
+	db->inflight = ST__COUNT;
 	return db;
 }
 
@@ -370,22 +407,42 @@ db_outcome(struct db *db, enum db_stmt st, PGresult *res, int timed_out)
 	return db_failure(db, res);
 }
 
-/* Free the connection for another statement: read an INSERT in flight and keep its outcome. */
+/* A function of sql/ that answers one boolean: is it the binary true? */
+static int
+db_true(PGresult *res)
+{
+	return PQntuples(res) == 1 && PQgetlength(res, 0, 0) == 1 &&
+	    PQgetvalue(res, 0, 0)[0] == 1;
+}
+
+/* pat_create answers false, having written nothing, at the cap. */
+static enum error
+db_true_or_limit(PGresult *res)
+{
+	return db_true(res) ? ERR_OK : PQntuples(res) == 1 ? ERR_LIMIT : ERR_INTERNAL;
+}
+
+static enum error
+db_true_or_not_found(PGresult *res)
+{
+	return db_true(res) ? ERR_OK : PQntuples(res) == 1 ? ERR_NOT_FOUND : ERR_INTERNAL;
+}
+
+/* Free the connection for another statement: read a write in flight and keep its outcome. */
 static void
 db_settle(struct db *db)
 {
+	enum db_stmt st = db->inflight;
 	PGresult *res;
 	int timed_out;
 
-	if (!db->sent)
+	if (st == ST__COUNT)
 		return;
-	db->sent = 0;
-	res = db_wait(db, &db->sent_deadline, &timed_out);
-	db->kept_err = db_outcome(db, ST_INSERT, res, timed_out);
-	/* pat_create answers false, having written nothing, at the cap. */
-	if (db->kept_err == ERR_OK && (PQntuples(res) != 1 ||
-	    PQgetlength(res, 0, 0) != 1 || PQgetvalue(res, 0, 0)[0] != 1))
-		db->kept_err = PQntuples(res) == 1 ? ERR_LIMIT : ERR_INTERNAL;
+	db->inflight = ST__COUNT;
+	res = db_wait(db, &db->inflight_deadline, &timed_out);
+	db->kept_err = db_outcome(db, st, res, timed_out);
+	if (db->kept_err == ERR_OK && db_stmts[st].outcome != NULL)
+		db->kept_err = db_stmts[st].outcome(res);
 	db->kept = 1;
 	PQclear(res);
 }
@@ -410,8 +467,14 @@ db_exec(struct db *db, enum db_stmt st, const char *const *values,
 		timed_out = 0;
 		if (db_start(db, st, values, lengths, formats, &deadline))
 			*out = db_wait(db, &deadline, &timed_out);
-		if ((e = db_outcome(db, st, *out, timed_out)) == ERR_OK)
-			return ERR_OK;
+		if ((e = db_outcome(db, st, *out, timed_out)) == ERR_OK) {
+			if (db_stmts[st].outcome != NULL &&
+			    (e = db_stmts[st].outcome(*out)) != ERR_OK) {
+				PQclear(*out);
+				*out = NULL;
+			}
+			return e;
+		}
 		PQclear(*out);
 		*out = NULL;
 		if (timed_out || e != ERR_UNAVAILABLE || !db_stmts[st].retry)
@@ -571,16 +634,49 @@ db_row(struct arena *a, PGresult *res, int row, struct pat_row *r)
 	    r->updated_by ? 0 : -1;
 }
 
+/*
+ * Send a write and return while it commits; db_result gives its outcome.
+ * Only a statement that cannot be repeated needs this: it goes to a fresh
+ * connection if the idle one was closed under it.
+ */
+static enum error
+db_send_write(struct db *db, enum db_stmt st, const char *const *values,
+    const int *lengths, const int *formats)
+{
+	enum error e;
+
+	db_settle(db);
+	if ((e = db_ready_idle(db, 1)) != ERR_OK)
+		return e;
+	/* libpq has copied the values into its buffer when this returns. */
+	if (!db_start(db, st, values, lengths, formats, &db->inflight_deadline))
+		return db_failure(db, NULL);
+	db->inflight = st;
+	return ERR_OK;
+}
+
 enum error
-db_pat_insert_send(struct db *db, struct arena *a, const struct pat_new *p)
+db_result(struct db *db)
+{
+	if (!db->kept && db->inflight == ST__COUNT)
+		return ERR_INTERNAL;
+	if (!db->kept)
+		db_settle(db);
+	db->kept = 0;
+	return db->kept_err;
+}
+
+enum error
+db_pat_insert_send(struct db *db, struct arena *a, const struct pat_new *p,
+    const struct db_actor *who)
 {
 	char days[24], hours[24], minutes[24], created[24], expires[24], cap[24];
 	const char *groups = db_groups_join(a, p->groups, p->ngroups);
-	const char *values[13] = { p->id, (const char *)p->hmac, p->email, p->name,
+	const char *values[17] = { p->id, (const char *)p->hmac, p->email, p->name,
 	    groups, p->group, p->description, days, hours, minutes, created,
-	    p->expires_ms >= 0 ? expires : NULL, cap };
-	const int lengths[13] = { 0, 32 }, formats[13] = { 0, 1 };
-	enum error e;
+	    p->expires_ms >= 0 ? expires : NULL, cap, who->who, who->via, who->addr,
+	    who->request_id };
+	const int lengths[17] = { 0, 32 }, formats[17] = { 0, 1 };
 
 	if (groups == NULL)
 		return ERR_INTERNAL;
@@ -590,25 +686,7 @@ db_pat_insert_send(struct db *db, struct arena *a, const struct pat_new *p)
 	snprintf(created, sizeof(created), "%lld", (long long)p->created_us);
 	snprintf(expires, sizeof(expires), "%lld", (long long)p->expires_ms);
 	snprintf(cap, sizeof(cap), "%ld", p->cap);
-	db_settle(db);
-	if ((e = db_ready_idle(db, 1)) != ERR_OK)
-		return e;
-	/* libpq has copied the values into its buffer when this returns. */
-	if (!db_start(db, ST_INSERT, values, lengths, formats, &db->sent_deadline))
-		return db_failure(db, NULL);
-	db->sent = 1;
-	return ERR_OK;
-}
-
-enum error
-db_pat_insert_result(struct db *db)
-{
-	if (!db->kept && !db->sent)
-		return ERR_INTERNAL;
-	if (!db->kept)
-		db_settle(db);
-	db->kept = 0;
-	return db->kept_err;
+	return db_send_write(db, ST_INSERT, values, lengths, formats);
 }
 
 /* Run a statement that returns token rows, newest first. */
@@ -691,45 +769,23 @@ db_pat_get(struct db *db, struct arena *a, const char *id, const char *email,
 	return db_one(db, ST_GET, values, NULL, NULL, a, r);
 }
 
-/* Run a revoke: ERR_NOT_FOUND unless it matched a row. */
-static enum error
-db_revoke(struct db *db, enum db_stmt st, const char *const *values)
+enum error
+db_pat_revoke(struct db *db, struct arena *a, const char *id, const char *user,
+    const char *const *groups, size_t ngroups, const struct db_actor *who)
 {
+	const char *values[7] = { id, user, NULL, who->who, who->via, who->addr,
+	    who->request_id };
 	PGresult *res;
 	enum error e;
 
-	if ((e = db_exec(db, st, values, NULL, NULL, &res)) != ERR_OK)
-		return e;
-	if (PQntuples(res) != 1)
-		e = ERR_NOT_FOUND;
-	PQclear(res);
-	return e;
-}
-
-enum error
-db_pat_revoke(struct db *db, const char *id, const char *email, const char *by)
-{
-	const char *values[3] = { id, email, by };
-
-	return db_revoke(db, ST_REVOKE, values);
-}
-
-enum error
-db_team_revoke(struct db *db, const char *id, const char *const *groups,
-    size_t ngroups, const char *by)
-{
-	struct arena a;
-	const char *values[3] = { id, NULL, by };
-	enum error e = ERR_NOT_FOUND;
-
-	if (ngroups == 0)
-		return ERR_NOT_FOUND;
-	arena_init(&a, 1024);
-	if ((values[1] = db_groups_join(&a, groups, ngroups)) == NULL)
-		e = ERR_INTERNAL;
-	else
-		e = db_revoke(db, ST_TEAM_REVOKE, values);
-	arena_free(&a);
+	if (groups != NULL) {
+		if (ngroups == 0)
+			return ERR_NOT_FOUND;
+		if ((values[2] = db_groups_join(a, groups, ngroups)) == NULL)
+			return ERR_INTERNAL;
+	}
+	if ((e = db_exec(db, ST_REVOKE, values, NULL, NULL, &res)) == ERR_OK)
+		PQclear(res);
 	return e;
 }
 
@@ -741,6 +797,96 @@ db_pat_use(struct db *db, struct arena *a, const unsigned char hmac[32],
 	const int lengths[2] = { 32, 0 }, formats[2] = { 1, 0 };
 
 	return db_one(db, ST_USE, values, lengths, formats, a, r);
+}
+
+/* ------------------------------------------------------------------ audit and admin */
+
+enum error
+db_audit_list(struct db *db, struct arena *a, const char *kind, const char *owner,
+    const char *token_id, long long before, long limit, struct audit_row **rows,
+    size_t *nrows)
+{
+	char lim[24], bef[24];
+	const char *values[5] = { kind, owner, token_id, before > 0 ? bef : NULL, lim };
+	PGresult *res;
+	enum error e;
+	int i, n;
+
+	*rows = NULL;
+	*nrows = 0;
+	snprintf(lim, sizeof(lim), "%ld", limit);
+	snprintf(bef, sizeof(bef), "%lld", before);
+	if ((e = db_exec(db, ST_AUDIT, values, NULL, NULL, &res)) != ERR_OK)
+		return e;
+	n = PQntuples(res);
+	if (n > 0 && (*rows = arena_alloc(a, (size_t)n * sizeof(**rows))) == NULL)
+		e = ERR_INTERNAL;
+	for (i = 0; i < n && e == ERR_OK; i++) {
+		struct audit_row *r = &(*rows)[i];
+
+		r->id = db_int(res, i, ACOL_ID, NULL);
+		r->at_ms = db_ms(res, i, ACOL_AT, NULL);
+		r->event = db_copy(a, res, i, ACOL_EVENT);
+		r->token_id = db_uuid(a, res, i, ACOL_TOKEN);
+		r->owner_kind = db_copy(a, res, i, ACOL_KIND);
+		r->owner = db_copy(a, res, i, ACOL_OWNER);
+		r->actor = db_copy(a, res, i, ACOL_ACTOR);
+		r->via = db_copy(a, res, i, ACOL_VIA);
+		r->addr = db_copy(a, res, i, ACOL_ADDR);
+		r->request_id = db_copy(a, res, i, ACOL_REQUEST);
+		if (r->event == NULL || r->owner == NULL || r->actor == NULL)
+			e = ERR_INTERNAL;
+	}
+	if (e == ERR_OK)
+		*nrows = (size_t)n;
+	PQclear(res);
+	return e;
+}
+
+enum error
+db_admin_list(struct db *db, struct arena *a, const char *user, const char *group,
+    const char *state, long unused_days, struct pat_row **rows, size_t *nrows)
+{
+	char days[24];
+	const char *values[4] = { group, user, state, unused_days >= 0 ? days : NULL };
+
+	snprintf(days, sizeof(days), "%ld", unused_days);
+	return db_rows(db, ST_ADMIN_LIST, values, a, rows, nrows);
+}
+
+/* Run a write of the admin tool that answers a count. */
+static enum error
+db_count(struct db *db, enum db_stmt st, const char *const *values, long *count)
+{
+	PGresult *res;
+	enum error e;
+
+	*count = 0;
+	if ((e = db_exec(db, st, values, NULL, NULL, &res)) != ERR_OK)
+		return e;
+	if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0))
+		*count = (long)db_int(res, 0, 0, NULL);
+	PQclear(res);
+	return ERR_OK;
+}
+
+enum error
+db_revoke_owner(struct db *db, const char *user, const char *group,
+    const char *actor, long *count)
+{
+	const char *values[3] = { user, group, actor };
+
+	return db_count(db, ST_REVOKE_OWNER, values, count);
+}
+
+enum error
+db_purge(struct db *db, long days, const char *actor, long *count)
+{
+	char d[24];
+	const char *values[2] = { d, actor };
+
+	snprintf(d, sizeof(d), "%ld", days);
+	return db_count(db, ST_PURGE, values, count);
 }
 
 /* ------------------------------------------------------------------ migrations */

@@ -52,15 +52,34 @@ void		 db_free(struct db *);
 enum error	 db_ready(struct db *);
 enum error	 db_ping(struct db *);
 
+/* Who acts, as the audit trail records it (sql/0007). */
+struct db_actor {
+	const char	*who;		/* an email, a group, or the admin's name */
+	const char	*via;		/* pat, team, oidc, remote_user, admin */
+	const char	*addr;		/* may be NULL */
+	const char	*request_id;	/* may be NULL */
+};
+
+/* One event of the audit trail.  Strings live in the arena. */
+struct audit_row {
+	long long	 id;
+	int64_t		 at_ms;
+	const char	*event, *token_id, *owner_kind, *owner, *actor, *via, *addr;
+	const char	*request_id;
+};
+
 /*
- * Send a new token's INSERT and return while it commits.  Its outcome is
- * db_pat_insert_result's, which waits for it if need be; the oldest INSERT
- * not yet asked about answers first.  Any other statement may be run in
- * between: it waits for the INSERT first.  ERR_LIMIT, with nothing
- * written, when the owner already has p->cap live tokens.
+ * Send a new token's row, with its event, and return while it commits;
+ * db_result gives the outcome: ERR_LIMIT, with nothing but the refusal's
+ * event written, when the owner already has p->cap live tokens.
  */
-enum error	 db_pat_insert_send(struct db *, struct arena *, const struct pat_new *);
-enum error	 db_pat_insert_result(struct db *);
+enum error	 db_pat_insert_send(struct db *, struct arena *, const struct pat_new *,
+		    const struct db_actor *);
+/*
+ * The outcome of the oldest write sent and not yet asked about, waiting
+ * for it if need be.  Any other statement may be run in between.
+ */
+enum error	 db_result(struct db *);
 /* The newest limit tokens of an owner that are not revoked. */
 enum error	 db_pat_list(struct db *, struct arena *, const char *email, long limit,
 		    struct pat_row **rows, size_t *nrows);
@@ -69,11 +88,24 @@ enum error	 db_team_list(struct db *, struct arena *, const char *const *groups,
 		    size_t ngroups, long limit, struct pat_row **rows, size_t *nrows);
 enum error	 db_pat_get(struct db *, struct arena *, const char *id,
 		    const char *email, struct pat_row *);
-/* Revoke a user's PAT, or (group_of set) a team token of one of those groups. */
-enum error	 db_pat_revoke(struct db *, const char *id, const char *email,
-		    const char *by);
-enum error	 db_team_revoke(struct db *, const char *id, const char *const *groups,
-		    size_t ngroups, const char *by);
+/*
+ * Revoke a user's PAT (groups NULL), a team token of one of groups, or, with
+ * user and groups NULL, any token.  ERR_NOT_FOUND when none matched.
+ */
+enum error	 db_pat_revoke(struct db *, struct arena *, const char *id,
+		    const char *user, const char *const *groups, size_t ngroups,
+		    const struct db_actor *);
+/* Events of an owner (kind "user" or "team", or NULL: any) or of a token, newest first. */
+enum error	 db_audit_list(struct db *, struct arena *, const char *kind,
+		    const char *owner, const char *token_id, long long before,
+		    long limit, struct audit_row **rows, size_t *nrows);
+/* The admin tool: any owner's tokens; state "active", "expired", "revoked" or NULL. */
+enum error	 db_admin_list(struct db *, struct arena *, const char *user,
+		    const char *group, const char *state, long unused_days,
+		    struct pat_row **rows, size_t *nrows);
+enum error	 db_revoke_owner(struct db *, const char *user, const char *group,
+		    const char *actor, long *count);
+enum error	 db_purge(struct db *, long days, const char *actor, long *count);
 /*
  * Find the token whose HMAC this is, and in the same statement record its
  * use (at most once a minute) from addr (may be NULL).  ERR_NOT_FOUND if

@@ -26,6 +26,12 @@ enum error {
 	ERR__COUNT
 };
 
+/* Why a call failed, for the person who asked: a field and a sentence ("": none). */
+struct fault {
+	const char	*field;
+	char		 message[200];
+};
+
 struct error_info {
 	int		 status;	/* HTTP status */
 	const char	*reason;	/* HTTP reason phrase */

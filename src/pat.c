@@ -6,11 +6,14 @@
 #include "pat.h"
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "app.h"
 #include "auth.h"
+#include "form.h"
 #include "identity.h"
 #include "json.h"
 #include "log.h"
@@ -55,87 +58,40 @@ pat_field_error(struct request *req, const char *field, const char *why)
 	return request_fail(req, ERR_INVALID_FIELD, field, msg);
 }
 
-/* The groups the caller acts for: a team token only for its own. */
-static void
-pat_caller_groups(const struct caller *c, const char *const **groups, size_t *n)
+/* The principal of this request: its caller, acting on tokens of kind. */
+static struct principal
+pat_principal(struct request *req, enum owner_kind kind)
 {
-	*groups = c->groups;
-	*n = c->ngroups;
-}
+	struct principal p = { kind, &req->caller,
+	    auth_client_addr(req, req->app->auth.trusted_proxies), req->id };
 
-static int
-pat_caller_in(const struct caller *c, const char *group)
-{
-	for (size_t i = 0; i < c->ngroups; i++)
-		if (strcmp(c->groups[i], group) == 0)
-			return 1;
-	return 0;
-}
-
-/* A team token manages its group's team tokens and nothing else (CONTRACT 4). */
-static enum error
-pat_user_caller(struct request *req)
-{
-	enum error e;
-
-	if ((e = auth_caller(req)) != ERR_OK)
-		return e;
-	if (req->caller.via == CALLER_TEAM)
-		return request_fail(req, ERR_FORBIDDEN, NULL, "a team token may "
-		    "manage only its own group's team tokens");
-	return ERR_OK;
+	return p;
 }
 
 /* What the log line of a created token needs once its row has committed. */
 struct pat_note {
 	char		 id[37];
-	int		 team;
+	enum owner_kind	 kind;
 };
 
 static enum error
 pat_created(struct request *req)
 {
 	const struct pat_note *note = req->pending_arg;
-	enum error e;
 
-	if ((e = db_pat_insert_result(req->app->db)) == ERR_OK)
-		log_msg(LVL_INFO, "event=%s id=%s", note->team ? "team_token_created" :
-		    "pat_created", note->id);
-	else if (e == ERR_LIMIT)
-		log_msg(LVL_INFO, "event=refused_at_cap kind=%s cap=%ld",
-		    note->team ? "team" : "user", req->app->cfg.max_tokens_per_user);
-	return e;
-}
-
-/* days, hours and minutes together: within max_days (or 36500 days), and not 0 under max_days. */
-static enum error
-pat_lifetime_check(struct request *req, const struct pat_create_body *b)
-{
-	long limit = req->app->cfg.max_days > 0 ? req->app->cfg.max_days : CONFIG_DAYS_MAX;
-	long long total = b->days * 86400 + b->hours * 3600 + b->minutes * 60;
-	char *msg;
-
-	if (total > limit * 86400LL) {
-		if ((msg = arena_alloc(&req->arena, 160)) != NULL)
-			snprintf(msg, 160, "days, hours and minutes together must be at "
-			    "most %ld days%s", limit, req->app->cfg.max_days > 0 ?
-			    " (max_days)" : "");
-		return request_fail(req, ERR_INVALID_FIELD, "days", msg);
-	}
-	if (total == 0 && req->app->cfg.max_days > 0)
-		return pat_field_error(req, "days", "must give a lifetime: tokens "
-		    "that never expire are not allowed (max_days)");
-	return ERR_OK;
+	return svc_created(&req->app->svc, note->id, note->kind);
 }
 
 static enum error
-pat_create_kind(struct request *req, int team)
+pat_create_kind(struct request *req, enum owner_kind kind)
 {
-	struct app *app = req->app;
-	const struct json_field *fields = team ? team_fields : pat_fields, *bad = NULL;
-	size_t nfields = team ? sizeof(team_fields) / sizeof(team_fields[0]) :
+	const struct json_field *fields = kind == OWNER_TEAM ? team_fields : pat_fields;
+	size_t nfields = kind == OWNER_TEAM ? sizeof(team_fields) / sizeof(team_fields[0]) :
 	    sizeof(pat_fields) / sizeof(pat_fields[0]);
+	const struct json_field *bad = NULL;
+	struct fault f = { NULL, "" };
 	struct pat_create_body body;
+	struct principal p;
 	struct token_spec spec;
 	struct token_minted m;
 	struct pat_note *note;
@@ -144,11 +100,9 @@ pat_create_kind(struct request *req, int team)
 	enum error e;
 
 	/* Like nginx's own limit, a declared oversize body is refused first. */
-	if ((e = request_body_check(req)) != ERR_OK)
-		return e;
-	if ((e = team ? auth_caller(req) : pat_user_caller(req)) != ERR_OK)
-		return e;
-	if ((e = request_body_read(req)) != ERR_OK)
+	if ((e = request_body_check(req)) != ERR_OK ||
+	    (e = auth_caller(req, &req->app->auth)) != ERR_OK ||
+	    (e = request_body_read(req)) != ERR_OK)
 		return e;
 	if (req->media != MEDIA_JSON)
 		return ERR_MEDIA_TYPE;
@@ -159,30 +113,25 @@ pat_create_kind(struct request *req, int team)
 		return pat_field_error(req, bad->name, why);
 	if (e != ERR_OK)
 		return e;
-	if ((e = pat_lifetime_check(req, &body)) != ERR_OK)
-		return e;
-	/* Input first, then whether this caller may (CONTRACT 5). */
-	if (team && !pat_caller_in(&req->caller, body.group))
-		return request_fail(req, ERR_FORBIDDEN, "group", "group: the caller "
-		    "is not in this group");
 
-	spec.group = team ? body.group : NULL;
+	spec.group = kind == OWNER_TEAM ? body.group : NULL;
 	spec.days = body.days;
 	spec.hours = body.hours;
 	spec.minutes = body.minutes;
 	spec.description = body.description;
-	if ((e = token_mint(req, &req->caller, &spec, &m)) != ERR_OK)
-		return e;
+	p = pat_principal(req, kind);
+	if ((e = svc_create(&req->app->svc, &req->arena, &p, &spec, &m, &f)) != ERR_OK)
+		return request_fault(req, e, &f);
 	if ((note = arena_alloc(&req->arena, sizeof(*note))) == NULL)
 		return ERR_INTERNAL;
 	memcpy(note->id, m.id, sizeof(note->id));
-	note->team = team;
+	note->kind = kind;
 
 	req->status = 201;
 	yajl_gen_map_open(req->gen);
 	json_key_str(req->gen, "token", m.token);
 	json_key_str(req->gen, "id", m.id);
-	if (team)
+	if (kind == OWNER_TEAM)
 		json_key_str(req->gen, "group", body.group);
 	json_key_str(req->gen, "description", body.description);
 	json_key_int(req->gen, "days", body.days);
@@ -197,8 +146,6 @@ pat_create_kind(struct request *req, int team)
 	 * The token leaves only once its row has committed: the answer waits
 	 * for pat_created, and the worker reads its next request meanwhile.
 	 */
-	if ((e = db_pat_insert_send(app->db, &req->arena, &m.row)) != ERR_OK)
-		return e;
 	req->pending = pat_created;
 	req->pending_arg = note;
 	return ERR_OK;
@@ -207,13 +154,13 @@ pat_create_kind(struct request *req, int team)
 enum error
 pat_create(struct request *req)
 {
-	return pat_create_kind(req, 0);
+	return pat_create_kind(req, OWNER_USER);
 }
 
 enum error
 team_create(struct request *req)
 {
-	return pat_create_kind(req, 1);
+	return pat_create_kind(req, OWNER_TEAM);
 }
 
 /* One token as a list shows it: Terrakube's fields, then ours. */
@@ -241,25 +188,6 @@ pat_item(yajl_gen g, const struct pat_row *r, int64_t now)
 	yajl_gen_map_close(g);
 }
 
-static enum error
-pat_list_rows(struct request *req, const struct pat_row *rows, size_t n)
-{
-	int64_t now = token_now_ms();
-
-	req->status = 202;	/* Terrakube's status for a list */
-	yajl_gen_array_open(req->gen);
-	for (size_t i = 0; i < n; i++)
-		pat_item(req->gen, &rows[i], now);
-	yajl_gen_array_close(req->gen);
-	return ERR_OK;
-}
-
-/*
- * Live tokens are capped; expired ones are listed too, so a list is
- * bounded as well: twice the cap, newest first.
- */
-#define PAT_LIST_LIMIT(req)	(2 * (req)->app->cfg.max_tokens_per_user)
-
 /*
  * One owner looping on lists must not crowd out everyone's checks.  The
  * credential is counted before it is checked, so that a loop on one token
@@ -281,7 +209,7 @@ pat_list_allowed(struct request *req, const char *key)
 
 /* The caller of a list, counted by credential and then by owner. */
 static enum error
-pat_list_caller(struct request *req, int team)
+pat_list_caller(struct request *req)
 {
 	char cred[HEADER_CRED_MAX + 8];
 	enum error e;
@@ -292,7 +220,7 @@ pat_list_caller(struct request *req, int team)
 		if ((e = pat_list_allowed(req, cred)) != ERR_OK)
 			return e;
 	}
-	if ((e = team ? auth_caller(req) : pat_user_caller(req)) != ERR_OK)
+	if ((e = auth_caller(req, &req->app->auth)) != ERR_OK)
 		return e;
 	/* An identity token is counted once already: its owner is the same. */
 	if (req->caller.via == CALLER_PAT || req->caller.via == CALLER_TEAM ||
@@ -302,53 +230,54 @@ pat_list_caller(struct request *req, int team)
 	return ERR_OK;
 }
 
+static enum error
+pat_list_kind(struct request *req, enum owner_kind kind)
+{
+	struct fault f = { NULL, "" };
+	struct principal p;
+	struct pat_row *rows;
+	size_t n;
+	int64_t now = token_now_ms();
+	enum error e;
+
+	if ((e = pat_list_caller(req)) != ERR_OK)
+		return e;
+	p = pat_principal(req, kind);
+	if ((e = svc_list(&req->app->svc, &req->arena, &p, &rows, &n, &f)) != ERR_OK)
+		return request_fault(req, e, &f);
+	req->status = 202;	/* Terrakube's status for a list */
+	yajl_gen_array_open(req->gen);
+	for (size_t i = 0; i < n; i++)
+		pat_item(req->gen, &rows[i], now);
+	yajl_gen_array_close(req->gen);
+	return ERR_OK;
+}
+
 enum error
 pat_list(struct request *req)
 {
-	struct pat_row *rows;
-	size_t n;
-	enum error e;
-
-	if ((e = pat_list_caller(req, 0)) != ERR_OK ||
-	    (e = db_pat_list(req->app->db, &req->arena, req->caller.email,
-	    PAT_LIST_LIMIT(req), &rows, &n)) != ERR_OK)
-		return e;
-	return pat_list_rows(req, rows, n);
+	return pat_list_kind(req, OWNER_USER);
 }
 
 enum error
 team_list(struct request *req)
 {
-	const char *const *groups;
-	struct pat_row *rows;
-	size_t n, ngroups;
-	enum error e;
-
-	if ((e = pat_list_caller(req, 1)) != ERR_OK)
-		return e;
-	pat_caller_groups(&req->caller, &groups, &ngroups);
-	if ((e = db_team_list(req->app->db, &req->arena, groups, ngroups,
-	    PAT_LIST_LIMIT(req), &rows, &n)) != ERR_OK)
-		return e;
-	return pat_list_rows(req, rows, n);
+	return pat_list_kind(req, OWNER_TEAM);
 }
 
 enum error
 team_current(struct request *req)
 {
-	const char *const *groups;
-	size_t n;
 	enum error e;
 
-	if ((e = auth_caller(req)) != ERR_OK)
+	if ((e = auth_caller(req, &req->app->auth)) != ERR_OK)
 		return e;
-	pat_caller_groups(&req->caller, &groups, &n);
 	req->status = 202;	/* Terrakube's status */
 	yajl_gen_map_open(req->gen);
 	json_str(req->gen, "groups");
 	yajl_gen_array_open(req->gen);
-	for (size_t i = 0; i < n; i++)
-		json_str(req->gen, groups[i]);
+	for (size_t i = 0; i < req->caller.ngroups; i++)
+		json_str(req->gen, req->caller.groups[i]);
 	yajl_gen_array_close(req->gen);
 	yajl_gen_map_close(req->gen);
 	return ERR_OK;
@@ -357,40 +286,33 @@ team_current(struct request *req)
 enum error
 pat_get(struct request *req)
 {
+	struct fault f = { NULL, "" };
+	struct principal p;
 	struct pat_row row;
 	enum error e;
 
-	if ((e = pat_user_caller(req)) != ERR_OK)
+	if ((e = auth_caller(req, &req->app->auth)) != ERR_OK)
 		return e;
-	if (!uuid_valid(req->param))
-		return ERR_NOT_FOUND;
-	if ((e = db_pat_get(req->app->db, &req->arena, req->param,
-	    req->caller.email, &row)) != ERR_OK)
-		return e;
+	p = pat_principal(req, OWNER_USER);
+	if ((e = svc_get(&req->app->svc, &req->arena, &p, req->param, &row, &f)) != ERR_OK)
+		return request_fault(req, e, &f);
 	req->status = 200;
 	pat_item(req->gen, &row, token_now_ms());
 	return ERR_OK;
 }
 
 static enum error
-pat_revoke_kind(struct request *req, int team)
+pat_revoke_kind(struct request *req, enum owner_kind kind)
 {
-	const char *const *groups;
-	size_t n;
+	struct fault f = { NULL, "" };
+	struct principal p;
 	enum error e;
 
-	if ((e = team ? auth_caller(req) : pat_user_caller(req)) != ERR_OK)
+	if ((e = auth_caller(req, &req->app->auth)) != ERR_OK)
 		return e;
-	if (!uuid_valid(req->param))
-		return ERR_NOT_FOUND;
-	pat_caller_groups(&req->caller, &groups, &n);
-	e = team ? db_team_revoke(req->app->db, req->param, groups, n,
-	    req->caller.email) : db_pat_revoke(req->app->db, req->param,
-	    req->caller.email, req->caller.email);
-	if (e != ERR_OK)
-		return e;
-	log_msg(LVL_INFO, "event=%s id=%s", team ? "team_token_revoked" :
-	    "pat_revoked", req->param);
+	p = pat_principal(req, kind);
+	if ((e = svc_revoke(&req->app->svc, &req->arena, &p, req->param, &f)) != ERR_OK)
+		return request_fault(req, e, &f);
 	req->status = 202;	/* Terrakube's status, with an empty body */
 	return ERR_OK;
 }
@@ -398,11 +320,77 @@ pat_revoke_kind(struct request *req, int team)
 enum error
 pat_revoke(struct request *req)
 {
-	return pat_revoke_kind(req, 0);
+	return pat_revoke_kind(req, OWNER_USER);
 }
 
 enum error
 team_revoke(struct request *req)
 {
-	return pat_revoke_kind(req, 1);
+	return pat_revoke_kind(req, OWNER_TEAM);
+}
+
+#define PAT_AUDIT_DEFAULT	50
+#define PAT_AUDIT_MAX		500
+
+/* A query parameter as a whole number from 1 to max; dflt when absent. */
+static enum error
+pat_query_number(struct request *req, const char *name, long long max,
+    long long dflt, long long *out)
+{
+	const char *q = req->p.query != NULL ? req->p.query : "", *v;
+	char *end;
+	size_t len;
+	int n;
+
+	*out = dflt;
+	if ((n = form_get(&req->arena, q, strlen(q), name, &v, &len)) == 0)
+		return ERR_OK;
+	if (n != 1 || len == 0 || len > 19 || strspn(v, "0123456789") != len ||
+	    (*out = strtoll(v, &end, 10)) < 1 || *out > max) {
+		char *msg = arena_alloc(&req->arena, 96);
+
+		if (msg != NULL)
+			snprintf(msg, 96, "%s must be a whole number from 1 to %lld, "
+			    "given once", name, max);
+		return request_fail(req, ERR_INVALID_FIELD, name, msg);
+	}
+	return ERR_OK;
+}
+
+enum error
+pat_audit(struct request *req)
+{
+	struct principal p;
+	struct audit_row *rows;
+	long long limit, before;
+	size_t n;
+	enum error e;
+
+	if ((e = auth_caller(req, &req->app->auth)) != ERR_OK ||
+	    (e = pat_query_number(req, "limit", PAT_AUDIT_MAX, PAT_AUDIT_DEFAULT,
+	    &limit)) != ERR_OK ||
+	    (e = pat_query_number(req, "before", INT64_MAX, 0, &before)) != ERR_OK)
+		return e;
+	p = pat_principal(req, OWNER_USER);
+	if ((e = svc_audit(&req->app->svc, &req->arena, &p, before, (long)limit,
+	    &rows, &n)) != ERR_OK)
+		return e;
+	req->status = 200;
+	yajl_gen_array_open(req->gen);
+	for (size_t i = 0; i < n; i++) {
+		yajl_gen_map_open(req->gen);
+		json_key_int(req->gen, "id", rows[i].id);
+		json_key_time(req->gen, "at", rows[i].at_ms, 0);
+		json_key_str(req->gen, "event", rows[i].event);
+		json_key_str(req->gen, "tokenId", rows[i].token_id);
+		json_key_str(req->gen, "ownerKind", rows[i].owner_kind);
+		json_key_str(req->gen, "owner", rows[i].owner);
+		json_key_str(req->gen, "actor", rows[i].actor);
+		json_key_str(req->gen, "actorVia", rows[i].via);
+		json_key_str(req->gen, "address", rows[i].addr);
+		json_key_str(req->gen, "requestId", rows[i].request_id);
+		yajl_gen_map_close(req->gen);
+	}
+	yajl_gen_array_close(req->gen);
+	return ERR_OK;
 }

@@ -12,5 +12,6 @@ enum error	team_create(struct request *);	/* POST /access-token/v1/teams */
 enum error	team_list(struct request *);	/* GET /access-token/v1/teams */
 enum error	team_current(struct request *);	/* GET .../teams/current-teams */
 enum error	team_revoke(struct request *);	/* DELETE .../teams/{id} */
+enum error	pat_audit(struct request *);	/* GET /pat/v1/audit?limit=&before= */
 
 #endif

@@ -49,6 +49,7 @@ static const struct {
 	RP("HTTP_ORIGIN", origin),
 	RP("HTTP_ACCESS_CONTROL_REQUEST_METHOD", cors_method),
 	RP("PAT_EMAIL", pat_email),
+	RP("QUERY_STRING", query),
 };
 
 /* Pick the parameters patgate reads out of envp; ERR_PARAMS_TOO_LARGE past the bounds. */
@@ -321,6 +322,15 @@ request_header(struct request *req, const char *name, const char *value)
 	memcpy(req->headers + req->headers_len + nl + 2 + vl, "\r\n", 2);
 	req->headers_len += need;
 	return 0;
+}
+
+enum error
+request_fault(struct request *req, enum error e, const struct fault *f)
+{
+	if (e == ERR_OK || f->message[0] == '\0')
+		return e;
+	return request_fail(req, e, f->field, arena_strndup(&req->arena, f->message,
+	    strlen(f->message)));
 }
 
 enum error

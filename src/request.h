@@ -12,6 +12,7 @@
 #include "alloc.h"
 #include "error.h"
 #include "header.h"
+#include "principal.h"
 
 #define REQUEST_BODY_MAX	65536
 #define REQUEST_PARAMS_MAX	1000		/* FastCGI parameters in one request */
@@ -19,27 +20,6 @@
 #define REQUEST_DRAIN_MAX	(1 << 20)	/* body bytes read past an answer under CGI */
 
 struct app;
-
-enum caller_via {
-	CALLER_NONE,
-	CALLER_PAT,		/* a PAT: its owner */
-	CALLER_TEAM,		/* a team token: its group, nothing else */
-	CALLER_OIDC,
-	CALLER_REMOTE_USER
-};
-
-/* Who is calling (CONTRACT 2).  Strings live in the request arena. */
-struct caller {
-	enum caller_via	 via;
-	const char	*email;
-	const char	*name;		/* never ends in " (Token)" */
-	const char	**groups;
-	size_t		 ngroups;
-	const char	*group;		/* via CALLER_TEAM: the token's group */
-	const char	*pat_id;	/* the token used, via CALLER_PAT or CALLER_TEAM */
-	int64_t		 expires_ms;	/* that PAT's expiry, when has_expires */
-	int		 has_expires;
-};
 
 /*
  * The FastCGI (or CGI) parameters patgate reads, picked out of envp in one
@@ -54,6 +34,7 @@ struct request_params {
 	const char	*forwarded_for;
 	const char	*origin, *cors_method;
 	const char	*pat_email;
+	const char	*query;
 	unsigned	 nauthorization;	/* how many Authorization headers came */
 };
 
@@ -118,6 +99,8 @@ enum error	 request_body_read(struct request *);
 void		 request_drain(struct request *);
 /* Add a response header; values with control characters are refused (-1). */
 int		 request_header(struct request *, const char *name, const char *value);
+/* The same from a fault the service gave: returns e. */
+enum error	 request_fault(struct request *, enum error e, const struct fault *);
 /* Note which field was at fault and why, for the error answer. */
 enum error	 request_fail(struct request *, enum error, const char *field,
 		    const char *message);

@@ -20,6 +20,7 @@ static const struct route routes[] = {
 	{ "/pat/v1/health", "GET", health_get, "GET" },
 	{ "/pat/v1/verify", "GET", verify_get, "GET" },
 	{ "/pat/v1/introspect", "POST", introspect_post, "POST" },
+	{ "/pat/v1/audit", "GET", pat_audit, "GET" },
 	{ "/pat/v1", "GET", pat_list, "GET, POST" },
 	{ "/pat/v1", "POST", pat_create, "GET, POST" },
 	{ "/api/v1", "POST", pat_create, "POST" },

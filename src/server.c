@@ -468,6 +468,13 @@ supervisor_reap(struct supervisor *s)
 		}
 }
 
+static void
+supervisor_needs_restart(const char *key)
+{
+	log_msg(LVL_WARN, "event=reload_needs_restart key=%s action=\"keeping the "
+	    "running value; restart patgate to change it\"", key);
+}
+
 /* SIGHUP: read the configuration again; on success replace every worker. */
 static void
 supervisor_reload(struct supervisor *s)
@@ -486,6 +493,7 @@ supervisor_reload(struct supervisor *s)
 		config_free(&fresh);
 		return;
 	}
+	(void)config_keep_restart_keys(&s->cfg, &fresh, supervisor_needs_restart);
 	config_free(&s->cfg);
 	s->cfg = fresh;
 	log_set_level(s->cfg.log_level);
@@ -501,7 +509,8 @@ supervisor_reload(struct supervisor *s)
 			kill(old, SIGTERM);
 		}
 	}
-	log_msg(LVL_INFO, "event=reloaded workers=%zu", s->nslots);
+	log_msg(LVL_INFO, "event=reloaded applied=\"keys, secrets, JWKS, every key "
+	    "but listen, workers and user\" workers=%zu", s->nslots);
 }
 
 static void

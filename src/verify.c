@@ -53,6 +53,7 @@ verify_get(struct request *req)
 {
 	const struct authorization *a = &req->auth;
 	struct pat_row row;
+	struct fault f = { NULL, "" };
 	const char *groups;
 	enum error e;
 	int team;
@@ -61,8 +62,9 @@ verify_get(struct request *req)
 		return ERR_UNAUTHORIZED;
 	if (a->malformed)
 		return ERR_INVALID_TOKEN;
-	if ((e = token_check(req, a->cred, a->len, auth_client_addr(req), &row)) != ERR_OK)
-		return e;
+	if ((e = svc_check(&req->app->svc, &req->arena, a->cred, a->len,
+	    auth_client_addr(req, req->app->auth.trusted_proxies), &row, &f)) != ERR_OK)
+		return request_fault(req, e, &f);
 	/*
 	 * At the edge a team token is its group, not the member who made it:
 	 * no X-Pat-Email, so a backend that keys on email never takes it for
@@ -131,6 +133,7 @@ introspect_client_ok(struct request *req)
 enum error
 introspect_post(struct request *req)
 {
+	struct fault f = { NULL, "" };
 	struct pat_row row;
 	const char *token;
 	char *sub;
@@ -151,7 +154,8 @@ introspect_post(struct request *req)
 
 	req->status = 200;
 	/* Only a refused token is inactive: an outage must not read as a revocation. */
-	if ((e = token_check(req, token, len, auth_client_addr(req), &row)) != ERR_OK &&
+	if ((e = svc_check(&req->app->svc, &req->arena, token, len,
+	    auth_client_addr(req, req->app->auth.trusted_proxies), &row, &f)) != ERR_OK &&
 	    e != ERR_INVALID_TOKEN)
 		return e;
 	yajl_gen_map_open(req->gen);

@@ -319,3 +319,21 @@ def test_worker_facing_an_old_schema_answers_503_then_recovers_after_migrate():
                             == 200, 5)
     finally:
         devstack("psql", "-c", "DROP DATABASE IF EXISTS %s" % db)
+
+
+def test_sighup_says_which_keys_need_a_restart_and_keeps_them():
+    keep = [line for line in open(CONFIG).read().splitlines()
+            if not line.startswith(("workers", "user"))]
+    with Instance(workers=2, config_text="\n".join(keep) + "\n") as inst:
+        with open(inst.config, "w") as f:
+            f.write("\n".join(keep + ["workers = 3", "user = nobody",
+                                     "max_tokens_per_user = 7"]) + "\n")
+        os.kill(inst.proc.pid, signal.SIGHUP)
+        assert wait_for(lambda: "event=reloaded" in inst.read_log(), 10), inst.read_log()[-800:]
+        log = inst.read_log()
+        assert "event=reload_needs_restart key=workers" in log, log[-800:]
+        assert "event=reload_needs_restart key=user" in log, log[-800:]
+        assert "key=max_tokens_per_user" not in log
+        time.sleep(1)
+        assert wait_for(lambda: inst.workers() == 2, 10), inst.workers()
+        assert inst.request({"SCRIPT_NAME": "/pat/v1/health"}).status == 200

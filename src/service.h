@@ -1,0 +1,69 @@
+/*
+ * service.h - the token service: create, check, list, get, revoke and the
+ * audit trail, for any front end.  It knows nothing of HTTP: keys and
+ * policy come in as values, and every call says who acts (a principal).
+ * Every change is one statement of sql/, which records its event.
+ */
+#ifndef PATGATE_SERVICE_H
+#define PATGATE_SERVICE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <yajl/yajl_gen.h>
+
+#include "alloc.h"
+#include "db.h"
+#include "error.h"
+#include "principal.h"
+#include "token.h"
+
+struct svc_policy {
+	long		 max_days;		/* 0: 36500 days, and 0 lifetimes allowed */
+	long		 max_tokens;		/* live tokens per owner */
+};
+
+struct svc {
+	struct db		*db;
+	struct token_keys	 keys;
+	struct svc_policy	 policy;
+	yajl_gen		 claims;	/* reused for every token's claims */
+};
+
+int		 svc_init(struct svc *, struct db *, const struct token_keys *,
+		    const struct svc_policy *);
+void		 svc_free(struct svc *);
+
+/*
+ * Create a token the principal's actor makes: a PAT it owns (spec->group
+ * NULL) or a team token of one of its groups.  The row is sent and left to
+ * commit; svc_created gives the outcome, which must be asked for before the
+ * token is given out.  Lifetime rules are checked first (400, field days),
+ * then that the actor may (403): CONTRACT 4 and 5.
+ */
+enum error	 svc_create(struct svc *, struct arena *, const struct principal *,
+		    const struct token_spec *, struct token_minted *, struct fault *);
+enum error	 svc_created(struct svc *, const char *id, enum owner_kind);
+/*
+ * The whole validity check of CONTRACT 4 (signature, claims, its row, not
+ * revoked, not expired, an owner that keeps the identity rules), and the
+ * use recorded from addr.  ERR_INVALID_TOKEN for any token that is not
+ * valid; ERR_UNAVAILABLE and the like when the check could not be made.
+ */
+enum error	 svc_check(struct svc *, struct arena *, const char *token, size_t len,
+		    const char *addr, struct pat_row *, struct fault *);
+/* The principal's PATs, or the team tokens of its actor's groups, newest first. */
+enum error	 svc_list(struct svc *, struct arena *, const struct principal *,
+		    struct pat_row **, size_t *, struct fault *);
+enum error	 svc_get(struct svc *, struct arena *, const struct principal *,
+		    const char *id, struct pat_row *, struct fault *);
+/* Revoke one: ERR_NOT_FOUND unless the principal owns it (or is the admin). */
+enum error	 svc_revoke(struct svc *, struct arena *, const struct principal *,
+		    const char *id, struct fault *);
+/* The principal's own events, newest first, before the event id before (0: the newest). */
+enum error	 svc_audit(struct svc *, struct arena *, const struct principal *,
+		    long long before, long limit, struct audit_row **, size_t *);
+/* The most tokens a list shows: twice the cap, so that expired ones fit too. */
+long		 svc_list_limit(const struct svc *);
+
+#endif
