@@ -3,7 +3,8 @@
  *
  * A thin main: read the arguments and the configuration, then serve in one
  * of three ways (FastCGI on an inherited socket, a supervised pool on
- * --listen, or one plain CGI request), or run a maintenance command.
+ * --listen or on systemd's socket, or one plain CGI request), or run a
+ * maintenance command.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -27,8 +28,9 @@ usage(FILE *f)
 	    "       patgate.fcgi [--config FILE] --migrate | --check-config | --version\n"
 	    "\n"
 	    "With --listen (or the listen key) it opens the socket and supervises\n"
-	    "N workers.  Started on a FastCGI socket (spawn-fcgi, mod_fcgid,\n"
-	    "systemd) it serves that socket; started as a CGI program it answers\n"
+	    "N workers; given a socket by systemd (LISTEN_FDS) it supervises N\n"
+	    "workers on that.  Started with a FastCGI socket on fd 0 (spawn-fcgi,\n"
+	    "mod_fcgid) it serves that socket; started as a CGI program it answers\n"
 	    "one request.\n");
 }
 
@@ -118,11 +120,18 @@ main(int argc, char *argv[])
 	}
 	fd = server_is_listener(STDIN_FILENO) ? STDIN_FILENO : server_systemd_fd();
 
-	/* --migrate needs the database only, not the token secret. */
+	/*
+	 * A web server that started us (CGI, or mod_fcgid with its socket on
+	 * fd 0) gets a JSON 503 for each request when the configuration is bad;
+	 * everyone else is told at once, and we stop.  --migrate needs the
+	 * database only, not the token secret.
+	 */
 	if (config_load_flags(&cfg, config_path, migrate ? CONFIG_NO_KEYS : 0, err,
 	    sizeof(err)) == -1) {
 		if (cgi && fd == -1)
 			return server_cgi_unavailable(err);
+		if (fd == STDIN_FILENO && listen_addr == NULL && !check && !migrate)
+			return server_run_unavailable(fd, err);
 		fatal(err);
 	}
 	log_set_level(cfg.log_level);
@@ -141,11 +150,24 @@ main(int argc, char *argv[])
 		return 0;
 	}
 
+	if (listen_addr == NULL && fd != -1 && fd != STDIN_FILENO && !cgi) {
+		/*
+		 * systemd's socket (LISTEN_FDS): the same supervised pool as
+		 * --listen, on a socket systemd made and keeps.
+		 */
+		if (workers == 0)
+			workers = config_workers(&cfg);
+		return server_supervise(config_path, &cfg, fd, workers, "systemd:3");
+	}
 	if (listen_addr == NULL && fd != -1) {
-		/* One worker on a socket someone else manages. */
-		if (server_drop_privileges(cfg.user, err, sizeof(err)) == -1 ||
-		    app_init(&app, &cfg, err, sizeof(err)) == -1)
+		/* One worker on a socket someone else manages (spawn-fcgi, mod_fcgid). */
+		if (server_drop_privileges(cfg.user, err, sizeof(err)) == -1)
 			fatal(err);
+		if (app_init(&app, &cfg, err, sizeof(err)) == -1) {
+			if (fd == STDIN_FILENO)
+				return server_run_unavailable(fd, err);
+			fatal(err);
+		}
 		(void)db_ready(app.db);
 		rc = server_run(&app, fd);
 		app_free(&app);

@@ -9,6 +9,7 @@
 
 #include "auth.h"
 #include "cors.h"
+#include "metrics.h"
 #include "log.h"
 #include "response.h"
 #include "router.h"
@@ -23,6 +24,39 @@ app_gen(void)
 	 * way in (json.c, identity.c) or comes from a UTF8 database.
 	 */
 	return g;
+}
+
+/* The keys of cfg, current and rotated out, as libcrypto objects. */
+static int
+app_keys(struct token_keys *keys, const struct config *cfg)
+{
+	size_t i;
+	int ok;
+
+	memset(keys, 0, sizeof(*keys));
+	keys->issuer = cfg->issuer;
+	keys->audience = cfg->audience;
+	ok = (keys->secret = jose_hmac_new(cfg->secret, cfg->secret_len)) != NULL &&
+	    (keys->pepper = jose_hmac_new(cfg->pepper, cfg->pepper_len)) != NULL;
+	for (i = 0; ok && i < cfg->nold_secrets && i < TOKEN_PREVIOUS_MAX; i++)
+		ok = (keys->old_secrets[keys->nold_secrets++] = jose_hmac_new(
+		    cfg->old_secret[i], cfg->old_secret_len[i])) != NULL;
+	for (i = 0; ok && i < cfg->nold_peppers && i < TOKEN_PREVIOUS_MAX; i++)
+		ok = (keys->old_peppers[keys->nold_peppers++] = jose_hmac_new(
+		    cfg->old_pepper[i], cfg->old_pepper_len[i])) != NULL;
+	return ok ? 0 : -1;
+}
+
+static void
+app_keys_free(struct token_keys *keys)
+{
+	jose_hmac_free(keys->secret);
+	jose_hmac_free(keys->pepper);
+	for (size_t i = 0; i < keys->nold_secrets; i++)
+		jose_hmac_free(keys->old_secrets[i]);
+	for (size_t i = 0; i < keys->nold_peppers; i++)
+		jose_hmac_free(keys->old_peppers[i]);
+	memset(keys, 0, sizeof(*keys));
 }
 
 int
@@ -43,21 +77,26 @@ app_init(struct app *app, struct config *cfg, char *err, size_t errsz)
 	app->cfg = *cfg;
 	memset(cfg, 0, sizeof(*cfg));
 	log_set_level(app->cfg.log_level);
-	if ((app->secret = jose_hmac_new(app->cfg.secret, app->cfg.secret_len)) == NULL ||
-	    (app->pepper = jose_hmac_new(app->cfg.pepper, app->cfg.pepper_len)) == NULL) {
+	if (app_keys(&keys, &app->cfg) == -1) {
 		snprintf(err, errsz, "libcrypto: cannot set up HMAC-SHA256");
 		return -1;
 	}
 	if (app->cfg.oidc_jwks_file[0] != '\0')
 		jwks_cache_open(&app->jwks, app->cfg.oidc_jwks_file);
 	app->db = db_new(app->cfg.database_url);
-	keys.secret = app->secret;
-	keys.pepper = app->pepper;
-	keys.issuer = app->cfg.issuer;
-	keys.audience = app->cfg.audience;
 	policy.max_days = app->cfg.max_days;
+	policy.default_days = app->cfg.default_days;
+	policy.inactive_days = app->cfg.inactive_days;
+	policy.max_rotation_grace = app->cfg.max_rotation_grace;
 	policy.max_tokens = app->cfg.max_tokens_per_user;
 	ok = svc_init(&app->svc, app->db, &keys, &policy) == 0;
+	if (ok)
+		svc_cache(&app->svc, (size_t)app->cfg.verify_cache_entries,
+		    app->cfg.verify_cache_seconds);
+	if (ok && app->cfg.read_database_url[0] != '\0') {
+		app->db_read = db_new(app->cfg.read_database_url);
+		svc_standby(&app->svc, app->db_read, app->cfg.verify_on_standby);
+	}
 	for (i = 0; i < APP_REQUESTS; i++)
 		ok &= (app->gen[i] = app_gen()) != NULL;
 	if (!ok) {
@@ -72,6 +111,7 @@ app_init(struct app *app, struct config *cfg, char *err, size_t errsz)
 	app->auth.trust_remote_user = app->cfg.trust_remote_user;
 	app->auth.trusted_proxies = app->cfg.trusted_proxies;
 	ratelimit_init(&app->lists, APP_LIST_RATE, APP_LIST_BURST);
+	ratelimit_init(&app->reports, APP_REPORT_RATE, APP_REPORT_BURST);
 	for (i = 0; i < APP_REQUESTS; i++)
 		request_init(&app->req[i], app, app->gen[i]);
 	return 0;
@@ -90,9 +130,9 @@ app_free(struct app *app)
 	response_free();
 	auth_cache_clear();
 	db_free(app->db);
+	db_free(app->db_read);
 	jwks_cache_close(&app->jwks);
-	jose_hmac_free(app->secret);
-	jose_hmac_free(app->pepper);
+	app_keys_free(&app->svc.keys);
 	svc_free(&app->svc);
 	config_free(&app->cfg);
 	memset(app, 0, sizeof(*app));
@@ -106,11 +146,12 @@ app_log(const struct request *req)
 	char method[16], path[128];
 	double ms;
 
-	if (!log_enabled(level))
-		return;
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	ms = (double)(now.tv_sec - req->start.tv_sec) * 1e3 +
 	    (double)(now.tv_nsec - req->start.tv_nsec) / 1e6;
+	metrics_request((enum metric_endpoint)req->endpoint, req->status, ms / 1e3);
+	if (!log_enabled(level))
+		return;
 	log_msg(level, "event=request method=\"%s\" path=\"%s\" status=%d ms=%.2f%s%s",
 	    log_clean(method, sizeof(method), req->method),
 	    log_clean(path, sizeof(path), req->path), req->status, ms,
@@ -158,6 +199,8 @@ app_answer(struct request *req, enum error e)
 	if (req->app != NULL)
 		app_shrink(req);
 	request_end(req);
+	if (req->app != NULL)
+		svc_idle(&req->app->svc);
 }
 
 int

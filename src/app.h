@@ -25,16 +25,19 @@
  */
 #define APP_LIST_RATE	10
 #define APP_LIST_BURST	30
+/* Revocations by value: anyone may send them, so they are bounded by address. */
+#define APP_REPORT_RATE	2
+#define APP_REPORT_BURST	10
 
 struct app {
 	struct config		 cfg;
-	struct db		*db;
-	struct jose_hmac	*secret;	/* signs and checks PATs */
-	struct jose_hmac	*pepper;	/* hashes PATs for the database */
+	struct db		*db;		/* the primary */
+	struct db		*db_read;	/* a standby for reads, or NULL */
 	struct jwks_cache	 jwks;		/* OIDC keys; path NULL when off */
 	struct svc		 svc;		/* the token service, over db */
 	struct auth		 auth;		/* deciding who calls */
 	struct ratelimit	 lists;		/* lists by owner (APP_LIST_RATE) */
+	struct ratelimit	 reports;	/* revocations by value, by address */
 	/* One request being read while another's answer waits on its commit. */
 	yajl_gen		 gen[APP_REQUESTS];	/* their response bodies */
 	struct request		 req[APP_REQUESTS];

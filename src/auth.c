@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -254,6 +255,62 @@ auth_caller(struct request *req, const struct auth *ctx)
 	c->groups = NULL;
 	c->ngroups = 0;
 	return auth_identity(req, ERR_UNAUTHORIZED, "web server's REMOTE_USER");
+}
+
+/* One entry of a list: an address, or address/prefix; addr matches it? */
+static int
+auth_cidr_match(const char *entry, size_t elen, const char *addr)
+{
+	unsigned char net[16], a[16];
+	char buf[64];
+	const char *slash;
+	long bits = -1;
+	int fam, alen;
+
+	if (elen == 0 || elen >= sizeof(buf))
+		return 0;
+	memcpy(buf, entry, elen);
+	buf[elen] = '\0';
+	if ((slash = strchr(buf, '/')) != NULL) {
+		char *end;
+
+		bits = strtol(slash + 1, &end, 10);
+		if (*end != '\0' || end == slash + 1)
+			return 0;
+		buf[slash - buf] = '\0';
+	}
+	fam = strchr(buf, ':') != NULL ? AF_INET6 : AF_INET;
+	alen = fam == AF_INET6 ? 16 : 4;
+	if (bits < 0)
+		bits = alen * 8;
+	if (bits > alen * 8 || inet_pton(fam, buf, net) != 1 ||
+	    inet_pton(fam, addr, a) != 1)
+		return 0;
+	for (int i = 0; i < alen && bits > 0; i++, bits -= 8) {
+		unsigned char mask = bits >= 8 ? 0xff : (unsigned char)(0xff << (8 - bits));
+
+		if ((net[i] & mask) != (a[i] & mask))
+			return 0;
+	}
+	return 1;
+}
+
+int
+auth_addr_allowed(const char *list, const char *addr)
+{
+	const char *p = list, *end;
+
+	if (addr == NULL)
+		return 0;
+	while (*p != '\0') {
+		while (*p == ' ' || *p == ',')
+			p++;
+		end = p + strcspn(p, ", ");
+		if (auth_cidr_match(p, (size_t)(end - p), addr))
+			return 1;
+		p = end;
+	}
+	return 0;
 }
 
 /* Is addr one of the comma-separated trusted_proxies? */

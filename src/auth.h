@@ -27,6 +27,8 @@ enum error	auth_caller(struct request *, const struct auth *);
 void		auth_cache_clear(void);
 /* The client's address: REMOTE_ADDR, or X-Forwarded-For behind a trusted proxy. */
 const char	*auth_client_addr(struct request *, const char *trusted_proxies);
+/* Is addr in list: addresses and address/prefix ranges, by spaces or commas? */
+int		 auth_addr_allowed(const char *list, const char *addr);
 /* The same from its parts: REMOTE_ADDR, X-Forwarded-For (may be NULL) and the trusted list. */
 const char	*auth_forwarded(struct arena *, const char *remote, const char *xff,
 		    const char *trusted_proxies);

@@ -47,12 +47,24 @@ struct config_key {
 
 static const struct config_key config_keys[] = {
 	CS(database_url, ""),
+	CS(read_database_url, ""),
+	CB(verify_on_standby, "off"),
 	CS(secret_file, ""),
 	CS(pepper_file, ""),
 	CS(issuer, "Terrakube"),
 	CS(audience, "Terrakube"),
 	CI(max_days, "0", 0, CONFIG_DAYS_MAX),
+	CI(default_days, "0", 0, CONFIG_DAYS_MAX),
+	CI(inactive_days, "0", 0, CONFIG_DAYS_MAX),
+	CI(max_rotation_grace, "86400", 0, 31 * 86400),
 	CI(max_tokens_per_user, "500", 1, 1000000),
+	CI(verify_cache_entries, "1024", 0, 65536),
+	CI(verify_cache_seconds, "60", 1, 3600),
+	CS(previous_secret_files, ""),
+	CS(previous_pepper_files, ""),
+	CS(expiry_notice_days, "30,7,1"),
+	CS(expiry_notice_command, ""),
+	CS(expiry_notice_webhook, ""),
 	CS(oidc_issuer, ""),
 	CS(oidc_audience, ""),
 	CS(oidc_jwks_file, ""),
@@ -60,6 +72,7 @@ static const struct config_key config_keys[] = {
 	CB(trust_remote_user, "off"),
 	CS(trusted_proxies, ""),
 	CS(cors_origins, ""),
+	CS(metrics_allow, "127.0.0.1/8 ::1"),
 	CS(introspect_secret, ""),
 	CS_RESTART(listen, ""),
 	CI_RESTART(workers, "0", 0, 256),
@@ -372,6 +385,56 @@ config_secret_key(const struct config *cfg)
 	return NULL;
 }
 
+/* Read a list of key files (by spaces or commas), each as secret_file is. */
+static int
+config_key_files(const char *list, unsigned char keys[][CONFIG_KEY_MAX],
+    size_t *lens, size_t *n, const struct config_origin *o, const char *key,
+    char *err, size_t errsz)
+{
+	char path[PATH_MAX];
+	const char *p = list;
+	size_t len;
+
+	*n = 0;
+	for (;;) {
+		p += strspn(p, " ,\t");
+		if (*p == '\0')
+			return 0;
+		len = strcspn(p, " ,\t");
+		if (*n == CONFIG_PREVIOUS_MAX || len >= sizeof(path))
+			return config_fail(err, errsz, o, key, "at most %d files, each "
+			    "path shorter than %d bytes", CONFIG_PREVIOUS_MAX, PATH_MAX);
+		memcpy(path, p, len);
+		path[len] = '\0';
+		if (config_key_file(path, keys[*n], &lens[*n], o, key, err, errsz) == -1)
+			return -1;
+		(*n)++;
+		p += len;
+	}
+}
+
+int
+config_days_list(const char *list)
+{
+	const char *p = list;
+	char *end;
+	long d;
+	int n = 0;
+
+	for (;;) {
+		p += strspn(p, " ,\t");
+		if (*p == '\0')
+			return n;
+		errno = 0;
+		d = strtol(p, &end, 10);
+		if (end == p || errno != 0 || d < 1 || d > CONFIG_DAYS_MAX ||
+		    (*end != '\0' && strchr(" ,\t", *end) == NULL))
+			return -1;
+		n++;
+		p = end;
+	}
+}
+
 int
 config_load(struct config *cfg, const char *path, char *err, size_t errsz)
 {
@@ -459,6 +522,28 @@ config_load_flags(struct config *cfg, const char *path, int flags, char *err,
 	    config_key_file(cfg->pepper_file, cfg->pepper, &cfg->pepper_len, o,
 	    "pepper_file", err, errsz) == -1)
 		return -1;
+	if (!(flags & CONFIG_NO_KEYS) &&
+	    (config_key_files(cfg->previous_secret_files, cfg->old_secret,
+	    cfg->old_secret_len, &cfg->nold_secrets,
+	    &origins[config_find("previous_secret_files") - config_keys],
+	    "previous_secret_files", err, errsz) == -1 ||
+	    config_key_files(cfg->previous_pepper_files, cfg->old_pepper,
+	    cfg->old_pepper_len, &cfg->nold_peppers,
+	    &origins[config_find("previous_pepper_files") - config_keys],
+	    "previous_pepper_files", err, errsz) == -1))
+		return -1;
+	if (config_days_list(cfg->expiry_notice_days) == -1) {
+		o = &origins[config_find("expiry_notice_days") - config_keys];
+		return config_fail(err, errsz, o, "expiry_notice_days", "\"%s\" is not "
+		    "a list of whole numbers of days from 1 to 36500",
+		    cfg->expiry_notice_days);
+	}
+	if (cfg->default_days > 0 && cfg->max_days > 0 &&
+	    cfg->default_days > cfg->max_days) {
+		o = &origins[config_find("default_days") - config_keys];
+		return config_fail(err, errsz, o, "default_days", "%ld is more than "
+		    "max_days (%ld)", cfg->default_days, cfg->max_days);
+	}
 	if (cfg->issuer[0] == '\0' || cfg->audience[0] == '\0') {
 		o = &origins[config_find(cfg->issuer[0] ? "audience" : "issuer") -
 		    config_keys];

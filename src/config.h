@@ -9,15 +9,28 @@
 #define CONFIG_KEY_MIN	32	/* bytes a secret or pepper must decode to */
 #define CONFIG_KEY_MAX	512
 #define CONFIG_DAYS_MAX	36500
+#define CONFIG_PREVIOUS_MAX	4	/* previous secrets, and previous peppers */
 
 struct config {
 	char		*database_url;
+	char		*read_database_url;	/* a standby for reads; empty: the primary */
+	int		 verify_on_standby;	/* checks read the standby too */
 	char		*secret_file;
 	char		*pepper_file;
 	char		*issuer;
 	char		*audience;
 	long		 max_days;		/* 0: unset */
+	long		 default_days;		/* days when a create gives none; 0: required */
+	long		 inactive_days;		/* unused this long, a token stops; 0: off */
+	long		 max_rotation_grace;	/* seconds */
 	long		 max_tokens_per_user;	/* live tokens per owner */
+	long		 verify_cache_entries;	/* positive checks kept per worker; 0: off */
+	long		 verify_cache_seconds;	/* the longest an entry is trusted */
+	char		*previous_secret_files;	/* still accepted for tokens they signed */
+	char		*previous_pepper_files;	/* rows hashed with them are re-keyed */
+	char		*expiry_notice_days;	/* windows, e.g. "30,7,1" */
+	char		*expiry_notice_command;	/* run by /bin/sh -c, the notice on stdin */
+	char		*expiry_notice_webhook;	/* or POSTed here */
 	char		*oidc_issuer;
 	char		*oidc_audience;
 	char		*oidc_jwks_file;
@@ -25,6 +38,7 @@ struct config {
 	int		 trust_remote_user;
 	char		*trusted_proxies;
 	char		*cors_origins;
+	char		*metrics_allow;		/* who may read /pat/v1/metrics */
 	char		*introspect_secret;
 	char		*listen;
 	long		 workers;		/* 0: one per CPU, at least 2 */
@@ -36,6 +50,11 @@ struct config {
 	size_t		 secret_len;
 	unsigned char	 pepper[CONFIG_KEY_MAX];
 	size_t		 pepper_len;
+	/* Read from previous_secret_files and previous_pepper_files. */
+	unsigned char	 old_secret[CONFIG_PREVIOUS_MAX][CONFIG_KEY_MAX];
+	size_t		 old_secret_len[CONFIG_PREVIOUS_MAX], nold_secrets;
+	unsigned char	 old_pepper[CONFIG_PREVIOUS_MAX][CONFIG_KEY_MAX];
+	size_t		 old_pepper_len[CONFIG_PREVIOUS_MAX], nold_peppers;
 
 	char		*path;			/* the file that was read */
 };
@@ -59,6 +78,8 @@ int	config_parse(struct config *, const char *name, const char *text,
 void	config_defaults(struct config *);
 void	config_free(struct config *);
 long	config_workers(const struct config *);
+/* How many days a list such as "30,7,1" names, or -1 when it is not one. */
+int	config_days_list(const char *);
 /*
  * After a reload: give fresh the running values of the keys that only a
  * restart can change (listen, workers, user), calling changed for each key

@@ -72,7 +72,8 @@ cors_origins_check(const char *list, char *why, size_t whysz)
 static int
 cors_path(const char *path)
 {
-	if (strcmp(path, "/pat/v1/verify") == 0 || strcmp(path, "/pat/v1/health") == 0)
+	if (strcmp(path, "/pat/v1/verify") == 0 || strcmp(path, "/pat/v1/health") == 0 ||
+	    strcmp(path, "/pat/v1/metrics") == 0)
 		return 0;
 	return strncmp(path, "/pat/v1", 7) == 0 || strcmp(path, "/api/v1") == 0 ||
 	    strncmp(path, "/access-token/v1/", 17) == 0 ||

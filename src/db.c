@@ -11,6 +11,7 @@
 #include <libpq-fe.h>
 
 #include "log.h"
+#include "metrics.h"
 #include "migrations.h"
 
 #define DB_RETRY_MS	250	/* after a failed connect, answer 503 this long */
@@ -18,7 +19,8 @@
 
 enum db_stmt {
 	ST_PING, ST_INSERT, ST_LIST, ST_TEAM_LIST, ST_GET, ST_REVOKE, ST_USE,
-	ST_AUDIT, ST_ADMIN_LIST, ST_REVOKE_OWNER, ST_PURGE, ST__COUNT
+	ST_AUDIT, ST_ADMIN_LIST, ST_REVOKE_OWNER, ST_PURGE, ST_GET_ID, ST_ROTATE,
+	ST_REUSE, ST_REVOKE_HMACS, ST_REKEY, ST_TOUCH, ST_LOOKUP, ST__COUNT
 };
 
 /*
@@ -43,7 +45,10 @@ enum db_stmt {
 	X(COL_UPDATED_BY, "updated_by") \
 	X(COL_EXPIRES, "expires_at") \
 	X(COL_LAST_USED, "last_used_at") \
-	X(COL_REVOKED, "revoked_at IS NOT NULL")
+	X(COL_REVOKED, "revoked_at IS NOT NULL") \
+	X(COL_GRACE, "grace_until") \
+	X(COL_ROTATED_TO, "rotated_to") \
+	X(COL_REUSED, "reused_at")
 #define COL_ENUM(name, sql)	name,
 #define COL_SQL(name, sql)	", " sql
 enum pat_column { COL_ID, PAT_COLUMN_LIST(COL_ENUM) COL__COUNT };
@@ -62,6 +67,8 @@ enum audit_column {
 /* What a statement's result means beyond its status. */
 static enum error	db_true_or_limit(PGresult *);
 static enum error	db_true_or_not_found(PGresult *);
+static enum error	db_rotated(PGresult *);
+static enum error	db_count(struct db *, int, const char *const *, long *);
 
 /*
  * Every statement patgate runs.  Each is marked a read or a write, so that
@@ -100,12 +107,19 @@ static const struct {
 	    "SELECT pat_revoke($1::uuid, $2, " GROUPS_PARAM("$3") ", $4, $5, $6, $7)",
 	    7, 0, 1, db_true_or_not_found },
 	/* The lookup, and once a minute the last-used write, in one round trip. */
+	/*
+	 * A token that is refused (inactive, or rotated past its grace) is
+	 * not touched: using it must not make it look used.
+	 */
 	[ST_USE] = { "pat_use",
 	    "SELECT " PAT_COLUMNS ", "
 	    "CASE WHEN revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now()) "
+	    "AND (grace_until IS NULL OR grace_until > now()) "
+	    "AND ($3::int IS NULL OR coalesce(last_used_at, created_at) > "
+	    "now() - make_interval(days => $3::int)) "
 	    "AND (last_used_at IS NULL OR last_used_at < now() - interval '60 seconds') "
 	    "THEN pat_touch(id, $2) END "
-	    "FROM pat WHERE token_hmac = $1", 2, 1, 0, NULL },
+	    "FROM pat WHERE token_hmac = $1", 3, 1, 0, NULL },
 	/* An owner's events, or a token's, newest first, before an event id. */
 	[ST_AUDIT] = { "audit_list",
 	    "SELECT " AUDIT_COLUMNS " FROM audit "
@@ -128,6 +142,28 @@ static const struct {
 	[ST_REVOKE_OWNER] = { "revoke_owner",
 	    "SELECT pat_revoke_owner($1, $2, $3)", 3, 0, 1, NULL },
 	[ST_PURGE] = { "purge", "SELECT pat_purge($1::int, $2)", 2, 0, 1, NULL },
+	[ST_GET_ID] = { "pat_get_id",
+	    "SELECT " PAT_COLUMNS " FROM pat WHERE id = $1::uuid AND revoked_at IS NULL",
+	    1, 1, 0, NULL },
+	/* 'ok', 'not_found' or 'rotated' (sql/0008). */
+	[ST_ROTATE] = { "pat_rotate",
+	    "SELECT pat_rotate($1::uuid, $2, " GROUPS_PARAM("$3") ", $4::int, $5::uuid, "
+	    "$6, " US_TO_TIMESTAMPTZ("$7") ", " MS_TO_TIMESTAMPTZ("$8") ", $9, $10, "
+	    "$11, $12)", 12, 0, 1, db_rotated },
+	[ST_REUSE] = { "pat_reuse", "SELECT pat_reuse($1::uuid, $2)", 2, 1, 1, NULL },
+	/* The HMACs come hex-encoded, joined by commas. */
+	[ST_REVOKE_HMACS] = { "pat_revoke_hmacs",
+	    "SELECT pat_revoke_hmacs(ARRAY(SELECT decode(h, 'hex') FROM "
+	    "unnest(string_to_array($1, ',')) AS h), $2)", 2, 0, 1, NULL },
+	[ST_REKEY] = { "pat_rekey", "SELECT pat_rekey($1::uuid, $2, $3)", 3, 1, 1, NULL },
+	/* The lookup alone, for a standby, which refuses writes (SQLSTATE 25006). */
+	[ST_LOOKUP] = { "pat_lookup",
+	    "SELECT " PAT_COLUMNS " FROM pat WHERE token_hmac = $1", 1, 1, 0, NULL },
+	/* The uses of cached tokens, batched: ids and addresses joined by commas. */
+	[ST_TOUCH] = { "pat_touch_many",
+	    "SELECT count(pat_touch(t.id::uuid, nullif(t.addr, ''))) FROM "
+	    "unnest(string_to_array($1, ','), string_to_array($2, ',')) AS t(id, addr)",
+	    2, 1, 1, NULL },
 };
 
 /*
@@ -146,6 +182,8 @@ struct db {
 	struct timespec	 inflight_deadline;
 	int		 kept;		/* an outcome waits in kept_err */
 	enum error	 kept_err;
+	const char	*listen;	/* the channel each connection listens on */
+	unsigned long	 generation;	/* counts the connections made */
 };
 
 struct db *
@@ -171,6 +209,8 @@ db_free(struct db *db)
 static void
 db_log_error(const char *event, const char *msg)
 {
+	if (strcmp(event, "db_notice") != 0)
+		metrics_count(M_DB_ERRORS);
 	char clean[512];
 
 	log_msg(LVL_WARN, "event=%s reason=\"%s\"", event,
@@ -264,6 +304,23 @@ db_connect(struct db *db)
 		}
 		PQclear(res);
 	}
+	if (db->listen != NULL) {
+		char sql[80];
+
+		snprintf(sql, sizeof(sql), "LISTEN %s", db->listen);
+		res = PQexec(db->conn, sql);
+		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+			db_log_error("db_listen_failed", PQresultErrorMessage(res));
+			e = PQstatus(db->conn) == CONNECTION_OK ? ERR_INTERNAL :
+			    ERR_UNAVAILABLE;
+			PQclear(res);
+			goto err;
+		}
+		PQclear(res);
+	}
+	/* Whatever was notified while no connection listened is lost: say so. */
+	if (db->generation++ > 0)
+		metrics_count(M_DB_RECONNECTS);
 	log_msg(LVL_INFO, "event=db_connected");
 	return ERR_OK;
 err:
@@ -298,12 +355,16 @@ db_ready_idle(struct db *db, int probe)
 	if (db->conn != NULL && PQstatus(db->conn) == CONNECTION_OK) {
 		pfd.fd = PQsocket(db->conn);
 		pfd.events = POLLIN;
-		/* A server that quits sends its reason, then end-of-file: read both. */
-		for (i = 0; i < 4 && poll(&pfd, 1, 0) > 0; i++)
+		/*
+		 * A server that quits sends its reason, then end-of-file: read
+		 * both.  Notifications (LISTEN) arrive too; libpq keeps them
+		 * for db_notifies.
+		 */
+		for (i = 0; i < 64 && poll(&pfd, 1, 0) > 0; i++)
 			if (PQconsumeInput(db->conn) != 1 ||
 			    PQstatus(db->conn) != CONNECTION_OK)
 				break;
-		if (PQstatus(db->conn) == CONNECTION_OK && i < 4)
+		if (PQstatus(db->conn) == CONNECTION_OK)
 			return ERR_OK;
 		log_msg(LVL_INFO, "event=db_connection_lost action=reconnect");
 	}
@@ -428,6 +489,20 @@ db_true_or_not_found(PGresult *res)
 	return db_true(res) ? ERR_OK : PQntuples(res) == 1 ? ERR_NOT_FOUND : ERR_INTERNAL;
 }
 
+/* pat_rotate's answer: ERR_CONFLICT when the token was rotated before. */
+static enum error
+db_rotated(PGresult *res)
+{
+	const char *v;
+
+	if (PQntuples(res) != 1 || PQgetisnull(res, 0, 0))
+		return ERR_INTERNAL;
+	v = PQgetvalue(res, 0, 0);
+	if (strcmp(v, "ok") == 0)
+		return ERR_OK;
+	return strcmp(v, "rotated") == 0 ? ERR_CONFLICT : ERR_NOT_FOUND;
+}
+
 /* Free the connection for another statement: read a write in flight and keep its outcome. */
 static void
 db_settle(struct db *db)
@@ -483,6 +558,40 @@ db_exec(struct db *db, enum db_stmt st, const char *const *values,
 		db->conn = NULL;
 	}
 	return e;
+}
+
+void
+db_listen(struct db *db, const char *channel)
+{
+	db->listen = channel;
+}
+
+unsigned long
+db_generation(const struct db *db)
+{
+	return db->conn != NULL && PQstatus(db->conn) == CONNECTION_OK ?
+	    db->generation : 0;
+}
+
+int
+db_notifies(struct db *db, void (*cb)(void *, const char *), void *arg)
+{
+	struct pollfd pfd;
+	PGnotify *n;
+
+	if (db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK)
+		return -1;
+	pfd.fd = PQsocket(db->conn);
+	pfd.events = POLLIN;
+	/* A server that quits sends its reason, then end-of-file: read to the end. */
+	for (int i = 0; i < 16 && poll(&pfd, 1, 0) > 0; i++)
+		if (PQconsumeInput(db->conn) != 1 || PQstatus(db->conn) != CONNECTION_OK)
+			return -1;
+	while ((n = PQnotifies(db->conn)) != NULL) {
+		cb(arg, n->extra);
+		PQfreemem(n);
+	}
+	return 0;
 }
 
 enum error
@@ -627,6 +736,9 @@ db_row(struct arena *a, PGresult *res, int row, struct pat_row *r)
 	r->expires_ms = db_ms(res, row, COL_EXPIRES, &r->has_expires);
 	r->last_used_ms = db_ms(res, row, COL_LAST_USED, &r->has_last_used);
 	r->revoked = PQgetvalue(res, row, COL_REVOKED)[0] == 1;
+	r->grace_ms = db_ms(res, row, COL_GRACE, &r->rotated);
+	r->rotated_to = db_uuid(a, res, row, COL_ROTATED_TO);
+	r->reused_ms = db_ms(res, row, COL_REUSED, &r->has_reused);
 	if (db_groups_split(a, db_copy(a, res, row, COL_GROUPS), &r->groups,
 	    &r->ngroups) == -1)
 		return -1;
@@ -791,12 +903,121 @@ db_pat_revoke(struct db *db, struct arena *a, const char *id, const char *user,
 
 enum error
 db_pat_use(struct db *db, struct arena *a, const unsigned char hmac[32],
-    const char *addr, struct pat_row *r)
+    const char *addr, long inactive_days, struct pat_row *r)
 {
-	const char *values[2] = { (const char *)hmac, addr };
-	const int lengths[2] = { 32, 0 }, formats[2] = { 1, 0 };
+	char days[24];
+	const char *values[3] = { (const char *)hmac, addr,
+	    inactive_days > 0 ? days : NULL };
+	const int lengths[3] = { 32, 0, 0 }, formats[3] = { 1, 0, 0 };
 
+	snprintf(days, sizeof(days), "%ld", inactive_days);
 	return db_one(db, ST_USE, values, lengths, formats, a, r);
+}
+
+enum error
+db_pat_lookup(struct db *db, struct arena *a, const unsigned char hmac[32],
+    struct pat_row *r)
+{
+	const char *values[1] = { (const char *)hmac };
+	const int lengths[1] = { 32 }, formats[1] = { 1 };
+
+	return db_one(db, ST_LOOKUP, values, lengths, formats, a, r);
+}
+
+enum error
+db_pat_get_id(struct db *db, struct arena *a, const char *id, struct pat_row *r)
+{
+	const char *values[1] = { id };
+
+	return db_one(db, ST_GET_ID, values, NULL, NULL, a, r);
+}
+
+enum error
+db_pat_rotate(struct db *db, struct arena *a, const char *old_id, const char *user,
+    const char *const *groups, size_t ngroups, long grace_s, const struct pat_new *p,
+    const struct db_actor *who)
+{
+	char grace[24], created[24], expires[24];
+	const char *values[12] = { old_id, user, NULL, grace, p->id, (const char *)p->hmac,
+	    created, p->expires_ms >= 0 ? expires : NULL, who->who, who->via, who->addr,
+	    who->request_id };
+	const int lengths[12] = { 0, 0, 0, 0, 0, 32 }, formats[12] = { 0, 0, 0, 0, 0, 1 };
+	PGresult *res;
+	enum error e;
+
+	if (groups != NULL && (values[2] = db_groups_join(a, groups, ngroups)) == NULL)
+		return ERR_INTERNAL;
+	snprintf(grace, sizeof(grace), "%ld", grace_s);
+	snprintf(created, sizeof(created), "%lld", (long long)p->created_us);
+	snprintf(expires, sizeof(expires), "%lld", (long long)p->expires_ms);
+	if ((e = db_exec(db, ST_ROTATE, values, lengths, formats, &res)) == ERR_OK)
+		PQclear(res);
+	return e;
+}
+
+enum error
+db_pat_reuse(struct db *db, const char *id, const char *addr)
+{
+	const char *values[2] = { id, addr };
+	PGresult *res;
+	enum error e;
+
+	if ((e = db_exec(db, ST_REUSE, values, NULL, NULL, &res)) == ERR_OK)
+		PQclear(res);
+	return e;
+}
+
+enum error
+db_revoke_hmacs(struct db *db, struct arena *a, const unsigned char (*hmacs)[32],
+    size_t n, const char *addr, long *count)
+{
+	static const char hex[] = "0123456789abcdef";
+	const char *values[2] = { NULL, addr };
+	char *s, *p;
+	size_t i, j;
+
+	*count = 0;
+	if (n == 0)
+		return ERR_OK;
+	if ((p = s = arena_alloc(a, n * 65)) == NULL)
+		return ERR_INTERNAL;
+	for (i = 0; i < n; i++) {
+		if (i > 0)
+			*p++ = ',';
+		for (j = 0; j < 32; j++) {
+			*p++ = hex[hmacs[i][j] >> 4];
+			*p++ = hex[hmacs[i][j] & 15];
+		}
+	}
+	*p = '\0';
+	values[0] = s;
+	return db_count(db, ST_REVOKE_HMACS, values, count);
+}
+
+enum error
+db_touch(struct db *db, const char *ids, const char *addrs)
+{
+	const char *values[2] = { ids, addrs };
+	PGresult *res;
+	enum error e;
+
+	if ((e = db_exec(db, ST_TOUCH, values, NULL, NULL, &res)) == ERR_OK)
+		PQclear(res);
+	return e;
+}
+
+enum error
+db_rekey(struct db *db, const char *id, const unsigned char old[32],
+    const unsigned char fresh[32])
+{
+	const char *values[3] = { id, (const char *)old, (const char *)fresh };
+	const int lengths[3] = { 0, 32, 32 }, formats[3] = { 0, 1, 1 };
+	PGresult *res;
+	enum error e;
+
+	if ((e = db_exec(db, ST_REKEY, values, lengths, formats, &res)) == ERR_OK)
+		PQclear(res);
+	return e;
 }
 
 /* ------------------------------------------------------------------ audit and admin */
@@ -856,7 +1077,7 @@ db_admin_list(struct db *db, struct arena *a, const char *user, const char *grou
 
 /* Run a write of the admin tool that answers a count. */
 static enum error
-db_count(struct db *db, enum db_stmt st, const char *const *values, long *count)
+db_count(struct db *db, int st, const char *const *values, long *count)
 {
 	PGresult *res;
 	enum error e;

@@ -27,6 +27,11 @@ struct pat_row {
 	long long	 days, hours, minutes;
 	int64_t		 created_ms, updated_ms, expires_ms, last_used_ms;
 	int		 has_expires, has_last_used, revoked;
+	int		 rotated;	/* it has a successor; it works until grace_ms */
+	int64_t		 grace_ms;
+	const char	*rotated_to;
+	int		 has_reused;	/* presented after its grace, last at reused_ms */
+	int64_t		 reused_ms;
 };
 
 /* A token to store.  expires_ms < 0: never expires. */
@@ -48,6 +53,15 @@ struct pat_new {
 /* Never fails: the connection is made on first use, and remade after it breaks. */
 struct db	*db_new(const char *conninfo);
 void		 db_free(struct db *);
+/* LISTEN on channel (a constant) on every connection made from now on. */
+void		 db_listen(struct db *, const char *channel);
+/* Which connection this is (0: none): a new one may have missed notifications. */
+unsigned long	 db_generation(const struct db *);
+/*
+ * Read what has arrived without waiting, and give each notification's
+ * payload to cb.  -1 when the connection is gone (nothing can be known).
+ */
+int		 db_notifies(struct db *, void (*cb)(void *, const char *), void *arg);
 /* Connect if needed; ERR_UNAVAILABLE or ERR_SCHEMA when that cannot be done. */
 enum error	 db_ready(struct db *);
 enum error	 db_ping(struct db *);
@@ -112,7 +126,31 @@ enum error	 db_purge(struct db *, long days, const char *actor, long *count);
  * there is no such row, revoked or not.
  */
 enum error	 db_pat_use(struct db *, struct arena *, const unsigned char hmac[32],
-		    const char *addr, struct pat_row *);
+		    const char *addr, long inactive_days, struct pat_row *);
+/* The token whose HMAC this is, read only (on a standby); its use is recorded apart. */
+enum error	 db_pat_lookup(struct db *, struct arena *, const unsigned char hmac[32],
+		    struct pat_row *);
+/* Any owner's token that is not revoked, by id (the caller's own: /pat/v1/self). */
+enum error	 db_pat_get_id(struct db *, struct arena *, const char *id, struct pat_row *);
+/*
+ * Rotate old_id (owned as db_pat_revoke's arguments say) into p, which
+ * takes its description, lifetime and owner; the old one works grace_s
+ * more seconds.  ERR_NOT_FOUND, or ERR_CONFLICT when rotated before.
+ */
+enum error	 db_pat_rotate(struct db *, struct arena *, const char *old_id,
+		    const char *user, const char *const *groups, size_t ngroups,
+		    long grace_s, const struct pat_new *p, const struct db_actor *);
+/* A rotated token presented after its grace: an audit event, one a minute. */
+enum error	 db_pat_reuse(struct db *, const char *id, const char *addr);
+/* Revoke every valid token of these HMACs, reported from addr. */
+enum error	 db_revoke_hmacs(struct db *, struct arena *,
+		    const unsigned char (*hmacs)[32], size_t n, const char *addr,
+		    long *count);
+/* Record uses: token ids and their addresses, each list joined by commas. */
+enum error	 db_touch(struct db *, const char *ids, const char *addrs);
+/* A row found under an old pepper takes its HMAC under the current one. */
+enum error	 db_rekey(struct db *, const char *id, const unsigned char old[32],
+		    const unsigned char fresh[32]);
 
 /* Apply the pending sql/ migrations in order, each in its own transaction. */
 int		 db_migrate(const char *conninfo, char *err, size_t errsz);

@@ -41,6 +41,8 @@ static const struct error_info error_table[ERR__COUNT] = {
 	    "this origin is not in cors_origins" },
 	[ERR_RATE] = { 429, "Too Many Requests", "too_many_requests",
 	    "this caller asks for lists too often; retry in a second" },
+	[ERR_CONFLICT] = { 409, "Conflict", "already_rotated",
+	    "this token was rotated already; rotate its successor" },
 	[ERR_INTERNAL] = { 500, "Internal Server Error", "internal",
 	    "an unexpected error happened; the log has the details" },
 };

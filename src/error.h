@@ -22,6 +22,7 @@ enum error {
 	ERR_LIMIT,		/* the owner has max_tokens_per_user live tokens */
 	ERR_CORS_ORIGIN,	/* a preflight from an origin not in cors_origins */
 	ERR_RATE,		/* the caller asks for this too often */
+	ERR_CONFLICT,		/* the token was rotated already */
 	ERR_INTERNAL,
 	ERR__COUNT
 };

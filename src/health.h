@@ -6,4 +6,6 @@
 
 enum error	health_get(struct request *);
 
+enum error	metrics_get(struct request *);	/* GET /pat/v1/metrics */
+
 #endif

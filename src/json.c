@@ -197,7 +197,7 @@ json_check(const char *s, size_t n)
 
 /* ------------------------------------------------------------------ decoding */
 
-enum json_seen { SEEN_NOTHING, SEEN_STRING, SEEN_NUMBER, SEEN_OTHER };
+enum json_seen { SEEN_NOTHING, SEEN_STRING, SEEN_NUMBER, SEEN_LIST, SEEN_OTHER };
 
 struct json_key {
 	const char	*s;
@@ -214,14 +214,46 @@ struct json_state {
 	int			 depth;
 	int			 top_is_object;
 	long			 current;	/* field index of the depth-1 key, or -1 */
+	long			 list;		/* the field whose array is open, or -1 */
+	int			 list_bad;	/* it held something but strings */
+	struct json_strings	*lists;		/* per field */
+	size_t			 listcap;
 	struct json_key		*keys;		/* keys of the open objects */
 	size_t			 nkeys, capkeys;
 	size_t			 starts[JSON_DEPTH_MAX + 1];	/* first key per depth */
 };
 
+/* An item of a JSON_STRINGS field's array. */
+static int
+json_on_item(struct json_state *s, enum json_seen kind, const char *v, size_t len)
+{
+	struct json_strings *l = &s->lists[s->list];
+	const char **grown;
+
+	if (kind != SEEN_STRING) {
+		s->list_bad = 1;
+		return 1;
+	}
+	if (l->n == s->listcap) {
+		if (l->n >= (size_t)s->fields[s->list].max) {
+			l->n++;		/* too many: counted, not kept */
+			return 1;
+		}
+		s->listcap = s->listcap ? s->listcap * 2 : 8;
+		if ((grown = arena_alloc(s->arena, s->listcap * sizeof(*grown))) == NULL)
+			return 0;
+		if (l->n > 0)
+			memcpy(grown, l->items, l->n * sizeof(*grown));
+		l->items = grown;
+	}
+	return (l->items[l->n++] = arena_strndup(s->arena, v, len)) != NULL;
+}
+
 static int
 json_on_value(struct json_state *s, enum json_seen kind, const char *v, size_t len)
 {
+	if (s->depth == 2 && s->list >= 0)
+		return json_on_item(s, kind, v, len);
 	if (s->depth != 1 || s->current < 0)
 		return 1;
 	s->seen[s->current] = kind;
@@ -309,6 +341,22 @@ json_on_start(void *ctx)
 }
 
 static int
+json_on_start_array(void *ctx)
+{
+	struct json_state *s = ctx;
+
+	if (s->depth == 1 && s->current >= 0 &&
+	    s->fields[s->current].kind == JSON_STRINGS) {
+		s->seen[s->current] = SEEN_LIST;
+		s->list = s->current;
+		s->listcap = 0;
+		s->starts[++s->depth] = s->nkeys;
+		return 1;
+	}
+	return json_on_start(ctx);
+}
+
+static int
 json_on_start_map(void *ctx)
 {
 	struct json_state *s = ctx;
@@ -344,13 +392,15 @@ json_on_end_array(void *ctx)
 {
 	struct json_state *s = ctx;
 
+	if (s->depth == 2)
+		s->list = -1;
 	s->depth--;
 	return 1;
 }
 
 static const yajl_callbacks json_callbacks = {
 	json_on_null, json_on_bool, NULL, NULL, json_on_number, json_on_string,
-	json_on_start_map, json_on_key, json_on_end_map, json_on_start,
+	json_on_start_map, json_on_key, json_on_end_map, json_on_start_array,
 	json_on_end_array
 };
 
@@ -434,13 +484,16 @@ json_decode(const char *body, size_t len, const struct json_field *fields,
 	s.fields = fields;
 	s.nfields = nfields;
 	s.current = -1;
+	s.list = -1;
 	s.seen = arena_alloc(arena, nfields * sizeof(*s.seen));
 	s.raw = arena_alloc(arena, nfields * sizeof(*s.raw));
 	s.rawlen = arena_alloc(arena, nfields * sizeof(*s.rawlen));
-	if (s.seen == NULL || s.raw == NULL || s.rawlen == NULL ||
+	s.lists = arena_alloc(arena, nfields * sizeof(*s.lists));
+	if (s.seen == NULL || s.raw == NULL || s.rawlen == NULL || s.lists == NULL ||
 	    (h = yajl_alloc(&json_callbacks, &afs, &s)) == NULL)
 		return ERR_INTERNAL;
 	memset(s.seen, 0, nfields * sizeof(*s.seen));
+	memset(s.lists, 0, nfields * sizeof(*s.lists));
 	yajl_config(h, yajl_allow_comments, 0);
 	ok = yajl_parse(h, (const unsigned char *)body, len) == yajl_status_ok &&
 	    yajl_complete_parse(h) == yajl_status_ok;
@@ -463,7 +516,13 @@ json_decode(const char *body, size_t len, const struct json_field *fields,
 		if (f->kind == JSON_INTEGER)
 			msg = json_field_integer(f, s.seen[i], s.raw[i], s.rawlen[i],
 			    (long long *)dst);
-		else {
+		else if (f->kind == JSON_STRINGS) {
+			msg = s.seen[i] != SEEN_LIST || s.list_bad ?
+			    "must be an array of strings" :
+			    s.lists[i].n > (size_t)f->max ||
+			    s.lists[i].n < (size_t)f->min ? NULL : "";
+			*(struct json_strings *)dst = s.lists[i];
+		} else {
 			msg = json_field_text(f, s.seen[i], s.raw[i], s.rawlen[i]);
 			if (msg != NULL && *msg == '\0' && f->check != NULL &&
 			    (msg = f->check(s.raw[i])) == NULL)
@@ -475,7 +534,8 @@ json_decode(const char *body, size_t len, const struct json_field *fields,
 
 			if (buf != NULL)
 				snprintf(buf, 96, f->kind == JSON_INTEGER ?
-				    "must be from %lld to %lld" :
+				    "must be from %lld to %lld" : f->kind == JSON_STRINGS ?
+				    "must hold %lld to %lld items" :
 				    "must be %lld to %lld characters long", f->min, f->max);
 			*why = buf != NULL ? buf : "is out of range";
 			return ERR_INVALID_FIELD;

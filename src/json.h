@@ -12,7 +12,13 @@
 
 enum json_kind {
 	JSON_INTEGER,	/* a JSON integer, or a string of decimal digits: long long */
-	JSON_TEXT	/* a non-blank string without control characters: char * */
+	JSON_TEXT,	/* a non-blank string without control characters: char * */
+	JSON_STRINGS	/* an array of at most max strings: struct json_strings */
+};
+
+struct json_strings {
+	const char	**items;	/* in the arena */
+	size_t		 n;
 };
 
 /* One declared field of a request object, required unless it says otherwise. */

@@ -29,8 +29,9 @@ struct pat_create_body {
 	const char	*description;
 };
 
+/* Optional here: the service applies default_days, or says it is required. */
 #define FIELD_DAYS { "days", JSON_INTEGER, 0, CONFIG_DAYS_MAX, \
-	offsetof(struct pat_create_body, days), 0, NULL }
+	offsetof(struct pat_create_body, days), 1, NULL }
 #define FIELD_HOURS { "hours", JSON_INTEGER, 0, PAT_HOURS_MAX, \
 	offsetof(struct pat_create_body, hours), 1, NULL }
 #define FIELD_MINUTES { "minutes", JSON_INTEGER, 0, PAT_MINUTES_MAX, \
@@ -82,6 +83,28 @@ pat_created(struct request *req)
 	return svc_created(&req->app->svc, note->id, note->kind);
 }
 
+/* The 201 of a create or a rotation: the token, this once, and its item's fields. */
+static void
+pat_minted(struct request *req, const struct token_minted *m)
+{
+	char created[25];
+
+	req->status = 201;
+	yajl_gen_map_open(req->gen);
+	json_key_str(req->gen, "token", m->token);
+	json_key_str(req->gen, "id", m->id);
+	if (m->row.group != NULL)
+		json_key_str(req->gen, "group", m->row.group);
+	json_key_str(req->gen, "description", m->row.description);
+	json_key_int(req->gen, "days", m->row.days);
+	json_key_int(req->gen, "hours", m->row.hours);
+	json_key_int(req->gen, "minutes", m->row.minutes);
+	json_time_format(created, m->row.created_us / 1000);
+	json_key_str(req->gen, "createdDate", created);
+	json_key_time(req->gen, "expiresAt", m->row.expires_ms, m->row.expires_ms < 0);
+	yajl_gen_map_close(req->gen);
+}
+
 static enum error
 pat_create_kind(struct request *req, enum owner_kind kind)
 {
@@ -96,7 +119,6 @@ pat_create_kind(struct request *req, enum owner_kind kind)
 	struct token_minted m;
 	struct pat_note *note;
 	const char *why = NULL;
-	char created[25];
 	enum error e;
 
 	/* Like nginx's own limit, a declared oversize body is refused first. */
@@ -107,6 +129,7 @@ pat_create_kind(struct request *req, enum owner_kind kind)
 	if (req->media != MEDIA_JSON)
 		return ERR_MEDIA_TYPE;
 	memset(&body, 0, sizeof(body));
+	body.days = -1;		/* absent */
 	e = json_decode(req->body, req->body_len, fields, nfields, &body,
 	    &req->arena, &bad, &why);
 	if (e == ERR_INVALID_FIELD)
@@ -127,20 +150,7 @@ pat_create_kind(struct request *req, enum owner_kind kind)
 	memcpy(note->id, m.id, sizeof(note->id));
 	note->kind = kind;
 
-	req->status = 201;
-	yajl_gen_map_open(req->gen);
-	json_key_str(req->gen, "token", m.token);
-	json_key_str(req->gen, "id", m.id);
-	if (kind == OWNER_TEAM)
-		json_key_str(req->gen, "group", body.group);
-	json_key_str(req->gen, "description", body.description);
-	json_key_int(req->gen, "days", body.days);
-	json_key_int(req->gen, "hours", body.hours);
-	json_key_int(req->gen, "minutes", body.minutes);
-	json_time_format(created, m.row.created_us / 1000);
-	json_key_str(req->gen, "createdDate", created);
-	json_key_time(req->gen, "expiresAt", m.row.expires_ms, m.row.expires_ms < 0);
-	yajl_gen_map_close(req->gen);
+	pat_minted(req, &m);
 
 	/*
 	 * The token leaves only once its row has committed: the answer waits
@@ -163,9 +173,24 @@ team_create(struct request *req)
 	return pat_create_kind(req, OWNER_TEAM);
 }
 
+/* active, expired, inactive (unused for inactive_days) or rotated. */
+static const char *
+pat_status(const struct pat_row *r, int64_t now, long inactive_days)
+{
+	int64_t last = r->has_last_used ? r->last_used_ms : r->created_ms;
+
+	if (r->rotated)
+		return "rotated";
+	if (r->has_expires && r->expires_ms <= now)
+		return "expired";
+	if (inactive_days > 0 && last < now - inactive_days * 86400000LL)
+		return "inactive";
+	return "active";
+}
+
 /* One token as a list shows it: Terrakube's fields, then ours. */
 static void
-pat_item(yajl_gen g, const struct pat_row *r, int64_t now)
+pat_item(yajl_gen g, const struct pat_row *r, int64_t now, long inactive_days)
 {
 	yajl_gen_map_open(g);
 	json_key_str(g, "id", r->id);
@@ -183,8 +208,13 @@ pat_item(yajl_gen g, const struct pat_row *r, int64_t now)
 	json_key_str(g, "updatedBy", r->updated_by);
 	json_key_time(g, "expiresAt", r->expires_ms, !r->has_expires);
 	json_key_time(g, "lastUsedAt", r->last_used_ms, !r->has_last_used);
-	json_key_str(g, "status", r->has_expires && r->expires_ms <= now ?
-	    "expired" : "active");
+	json_key_str(g, "status", pat_status(r, now, inactive_days));
+	/* Only a rotated token has these, so others keep Terrakube's shape. */
+	if (r->rotated) {
+		json_key_str(g, "rotatedTo", r->rotated_to);
+		json_key_time(g, "graceUntil", r->grace_ms, 0);
+		json_key_time(g, "reusedAfterRotationAt", r->reused_ms, !r->has_reused);
+	}
 	yajl_gen_map_close(g);
 }
 
@@ -248,7 +278,7 @@ pat_list_kind(struct request *req, enum owner_kind kind)
 	req->status = 202;	/* Terrakube's status for a list */
 	yajl_gen_array_open(req->gen);
 	for (size_t i = 0; i < n; i++)
-		pat_item(req->gen, &rows[i], now);
+		pat_item(req->gen, &rows[i], now, req->app->svc.policy.inactive_days);
 	yajl_gen_array_close(req->gen);
 	return ERR_OK;
 }
@@ -297,7 +327,7 @@ pat_get(struct request *req)
 	if ((e = svc_get(&req->app->svc, &req->arena, &p, req->param, &row, &f)) != ERR_OK)
 		return request_fault(req, e, &f);
 	req->status = 200;
-	pat_item(req->gen, &row, token_now_ms());
+	pat_item(req->gen, &row, token_now_ms(), req->app->svc.policy.inactive_days);
 	return ERR_OK;
 }
 
@@ -392,5 +422,146 @@ pat_audit(struct request *req)
 		yajl_gen_map_close(req->gen);
 	}
 	yajl_gen_array_close(req->gen);
+	return ERR_OK;
+}
+
+/* ------------------------------------------------------------------ lifecycle */
+
+struct pat_rotate_body {
+	long long	 grace;
+};
+
+static const struct json_field rotate_fields[] = {
+	{ "graceSeconds", JSON_INTEGER, 0, 31 * 86400,
+	    offsetof(struct pat_rotate_body, grace), 1, NULL },
+};
+
+static enum error
+pat_rotate_kind(struct request *req, enum owner_kind kind)
+{
+	const struct json_field *bad = NULL;
+	struct fault f = { NULL, "" };
+	struct pat_rotate_body body = { 0 };
+	struct principal p;
+	struct token_minted m;
+	const char *why = NULL;
+	enum error e;
+
+	if ((e = request_body_check(req)) != ERR_OK ||
+	    (e = auth_caller(req, &req->app->auth)) != ERR_OK ||
+	    (e = request_body_read(req)) != ERR_OK)
+		return e;
+	/* The body is optional; one that is sent is a JSON object. */
+	if (req->body_len > 0) {
+		if (req->media != MEDIA_JSON)
+			return ERR_MEDIA_TYPE;
+		e = json_decode(req->body, req->body_len, rotate_fields, 1, &body,
+		    &req->arena, &bad, &why);
+		if (e == ERR_INVALID_FIELD)
+			return pat_field_error(req, bad->name, why);
+		if (e != ERR_OK)
+			return e;
+	}
+	p = pat_principal(req, kind);
+	if ((e = svc_rotate(&req->app->svc, &req->arena, &p, req->param,
+	    (long)body.grace, &m, &f)) != ERR_OK)
+		return request_fault(req, e, &f);
+	pat_minted(req, &m);
+	return ERR_OK;
+}
+
+enum error
+pat_rotate(struct request *req)
+{
+	return pat_rotate_kind(req, OWNER_USER);
+}
+
+enum error
+team_rotate(struct request *req)
+{
+	return pat_rotate_kind(req, OWNER_TEAM);
+}
+
+enum error
+pat_self_get(struct request *req)
+{
+	struct fault f = { NULL, "" };
+	struct principal p;
+	struct pat_row row;
+	enum error e;
+
+	if ((e = auth_caller(req, &req->app->auth)) != ERR_OK)
+		return e;
+	p = pat_principal(req, req->caller.via == CALLER_TEAM ? OWNER_TEAM : OWNER_USER);
+	if ((e = svc_self(&req->app->svc, &req->arena, &p, &row, &f)) != ERR_OK)
+		return request_fault(req, e, &f);
+	req->status = 200;
+	pat_item(req->gen, &row, token_now_ms(), req->app->svc.policy.inactive_days);
+	return ERR_OK;
+}
+
+enum error
+pat_self_revoke(struct request *req)
+{
+	struct fault f = { NULL, "" };
+	struct principal p;
+	enum error e;
+
+	if ((e = auth_caller(req, &req->app->auth)) != ERR_OK)
+		return e;
+	p = pat_principal(req, req->caller.via == CALLER_TEAM ? OWNER_TEAM : OWNER_USER);
+	if ((e = svc_revoke_self(&req->app->svc, &req->arena, &p, &f)) != ERR_OK)
+		return request_fault(req, e, &f);
+	req->status = 202;
+	return ERR_OK;
+}
+
+#define PAT_REPORT_MAX	100
+
+struct pat_report_body {
+	struct json_strings	 tokens;
+};
+
+static const struct json_field report_fields[] = {
+	{ "tokens", JSON_STRINGS, 1, PAT_REPORT_MAX,
+	    offsetof(struct pat_report_body, tokens), 0, NULL },
+};
+
+/*
+ * POST /pat/v1/revoke: whoever holds a leaked token may report it, so no
+ * caller is needed, and the answer is 202 whatever the tokens were: it
+ * reveals nothing.  Reports are rate-limited by address.
+ */
+enum error
+pat_report(struct request *req)
+{
+	const struct json_field *bad = NULL;
+	struct pat_report_body body;
+	const char *why = NULL, *addr;
+	char key[80];
+	long revoked;
+	enum error e;
+
+	addr = auth_client_addr(req, req->app->auth.trusted_proxies);
+	snprintf(key, sizeof(key), "report:%s", addr != NULL ? addr : "-");
+	if (!ratelimit_take(&req->app->reports, key))
+		return request_fail(req, ERR_RATE, NULL, "too many reports from this "
+		    "address; retry in a second");
+	if ((e = request_body_check(req)) != ERR_OK ||
+	    (e = request_body_read(req)) != ERR_OK)
+		return e;
+	if (req->media != MEDIA_JSON)
+		return ERR_MEDIA_TYPE;
+	memset(&body, 0, sizeof(body));
+	e = json_decode(req->body, req->body_len, report_fields, 1, &body, &req->arena,
+	    &bad, &why);
+	if (e == ERR_INVALID_FIELD)
+		return pat_field_error(req, bad->name, why);
+	if (e != ERR_OK)
+		return e;
+	if ((e = svc_report(&req->app->svc, &req->arena, body.tokens.items,
+	    body.tokens.n, addr, &revoked)) != ERR_OK)
+		return e;
+	req->status = 202;
 	return ERR_OK;
 }

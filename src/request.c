@@ -184,6 +184,9 @@ request_end(struct request *req)
 	req->media = MEDIA_NONE;
 	req->cors_origin = NULL;
 	req->cors_path = 0;
+	req->endpoint = 0;
+	req->text = req->text_type = NULL;
+	req->text_len = 0;
 	req->declared = -1;
 	req->chunked = 0;
 	req->method = req->path = req->param = NULL;

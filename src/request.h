@@ -50,6 +50,10 @@ struct request {
 	struct timespec	 start;
 	struct arena	 arena;		/* everything else allocated for the request */
 
+	int		 endpoint;	/* enum metric_endpoint of the route */
+	const char	*text;		/* a body that is not JSON, and its type */
+	size_t		 text_len;
+	const char	*text_type;
 	const char	*cors_origin;	/* a listed Origin: every answer names it */
 	int		 cors_path;	/* the path takes part in CORS */
 

@@ -48,7 +48,10 @@ response_send(struct request *req)
 	if (req->sent)
 		return;
 	req->sent = 1;
-	if (yajl_gen_get_buf(req->gen, &body, &body_len) != yajl_gen_status_ok)
+	if (req->text != NULL) {
+		body = (const unsigned char *)req->text;
+		body_len = req->text_len;
+	} else if (yajl_gen_get_buf(req->gen, &body, &body_len) != yajl_gen_status_ok)
 		body_len = 0;
 	/* Only the head goes through this buffer; the body is written from yajl's. */
 	need = 512 + req->headers_len +
@@ -67,7 +70,8 @@ response_send(struct request *req)
 		    "Status: %d %s\r\n%sContent-Length: %zu\r\n"
 		    "Cache-Control: no-store\r\nX-Request-Id: %s\r\n",
 		    req->status, error_reason(req->status),
-		    body_len > 0 ? "Content-Type: application/json; charset=utf-8\r\n" : "",
+		    body_len == 0 ? "" : req->text != NULL ? req->text_type :
+		    "Content-Type: application/json; charset=utf-8\r\n",
 		    body_len, req->id);
 	head = (size_t)n;
 	/*
@@ -76,6 +80,15 @@ response_send(struct request *req)
 	 * a browser then wants Allow-Credentials too, as Terrakube's API sends
 	 * it; the origin is one listed by name, never "*".
 	 */
+	/* Like GitHub's token-expiration header: clients can warn before it stops. */
+	if ((req->caller.via == CALLER_PAT || req->caller.via == CALLER_TEAM) &&
+	    req->caller.has_expires) {
+		char when[25];
+
+		json_time_format(when, req->caller.expires_ms);
+		head += (size_t)snprintf(response_buf + head, response_cap - head,
+		    "X-Pat-Expires-At: %s\r\n", when);
+	}
 	if (req->cors_origin != NULL)
 		head += (size_t)snprintf(response_buf + head, response_cap - head,
 		    "Access-Control-Allow-Origin: %s\r\n"
@@ -100,6 +113,7 @@ response_error(struct request *req, enum error e)
 	yajl_gen_reset(g, NULL);
 	yajl_gen_clear(g);
 	req->headers_len = 0;
+	req->text = NULL;
 	req->status = info->status;
 	switch (e) {
 	case ERR_UNAUTHORIZED:

@@ -26,6 +26,7 @@
 #include "alloc.h"
 #include "jwks.h"
 #include "log.h"
+#include "metrics.h"
 #include "response.h"
 
 #define SERVER_BACKLOG		1024
@@ -360,6 +361,46 @@ server_cgi_unavailable(const char *why)
 	return 0;
 }
 
+/*
+ * A worker on a socket it was handed (mod_fcgid, spawn-fcgi) whose
+ * configuration cannot be loaded.  Exiting would leave the web server to
+ * answer with its own HTML 500 and start another like it for the next
+ * request; instead every request gets the JSON 503 a CGI request gets, and
+ * the reason is logged once.  SIGTERM (mod_fcgid's idle timeout, a
+ * graceful restart) ends it between requests.
+ */
+int
+server_run_unavailable(int fd, const char *why)
+{
+	struct request req;
+	FCGX_Request r;
+	sigset_t term;
+	yajl_gen g;
+
+	fprintf(stderr, "patgate: %s\n", why);
+	fprintf(stderr, "patgate: answering every request with 503 until restarted\n");
+	if ((g = yajl_gen_alloc(NULL)) == NULL || FCGX_Init() != 0 ||
+	    FCGX_InitRequest(&r, fd, 0) != 0)
+		return 1;
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&term);
+	sigaddset(&term, SIGTERM);
+	sigaddset(&term, SIGINT);
+	request_init(&req, NULL, g);
+	while (FCGX_Accept_r(&r) >= 0) {
+		sigprocmask(SIG_BLOCK, &term, NULL);	/* an answer is never cut off */
+		(void)request_begin(&req, r.envp, r.in, r.out);
+		response_error(&req, ERR_MISCONFIGURED);
+		request_end(&req);
+		server_finish(&r);
+		sigprocmask(SIG_UNBLOCK, &term, NULL);
+	}
+	request_free(&req);
+	yajl_gen_free(g);
+	response_free();
+	return 1;
+}
+
 int
 server_cgi(struct app *app)
 {
@@ -445,6 +486,8 @@ supervisor_reap(struct supervisor *s)
 			if (s->slots[i].pid != pid)
 				continue;
 			s->slots[i].pid = 0;
+			if (!server_stopping)
+				metrics_count(M_WORKER_RESTARTS);
 			if (WIFSIGNALED(status))
 				log_msg(LVL_WARN, "event=worker_died worker=%ld "
 				    "signal=%d", (long)pid, WTERMSIG(status));
@@ -558,6 +601,10 @@ server_supervise(const char *config_path, struct config *cfg, int fd,
 	s.fd = fd;
 	s.nslots = (size_t)workers;
 	s.slots = xcalloc(s.nslots, sizeof(*s.slots));
+	/* One set of counters for every worker: a scrape of any one sees all. */
+	if (metrics_share() == -1)
+		log_msg(LVL_WARN, "event=metrics_private reason=\"mmap: %s\"",
+		    strerror(errno));
 
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);

@@ -19,6 +19,8 @@ int	server_drop_privileges(const char *user, char *err, size_t errsz);
 int	server_run(struct app *, int fd);
 /* Answer a plain CGI request whose configuration cannot be loaded: a JSON 503. */
 int	server_cgi_unavailable(const char *why);
+/* Answer every request on an inherited socket with a JSON 503: the configuration is bad. */
+int	server_run_unavailable(int fd, const char *why);
 /* Serve the one request of a plain CGI invocation. */
 int	server_cgi(struct app *);
 /*

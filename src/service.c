@@ -8,13 +8,18 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/crypto.h>
 
+#include "cache.h"
+#include "alloc.h"
 #include "config.h"
 #include "identity.h"
 #include "log.h"
+#include "metrics.h"
 #include "uuid.h"
 
 static const char *const principal_vias[] = {
@@ -53,12 +58,181 @@ svc_init(struct svc *svc, struct db *db, const struct token_keys *keys,
 	svc->db = db;
 	svc->keys = *keys;
 	svc->policy = *policy;
+	clock_gettime(CLOCK_MONOTONIC, &svc->started);
 	return (svc->claims = yajl_gen_alloc(NULL)) != NULL ? 0 : -1;
+}
+
+#define SVC_CHANNEL	"patgate_token"
+
+void
+svc_cache(struct svc *svc, size_t entries, long max_age_s)
+{
+	/* About 500 bytes an entry: a full cache stays well under a megabyte. */
+	if ((svc->cache = cache_new(entries, entries * 512, max_age_s * 1000)) != NULL)
+		db_listen(svc->db, SVC_CHANNEL);
+}
+
+#define SVC_RECENT_MS	(5 * 60 * 1000)	/* longer than any standby should lag */
+
+void
+svc_standby(struct svc *svc, struct db *read, int verify_on_standby)
+{
+	svc->db_read = read;
+	svc->verify_on_standby = verify_on_standby;
+	if (read != NULL && verify_on_standby) {
+		svc->recent = xcalloc(SVC_RECENT_MAX, sizeof(*svc->recent));
+		db_listen(svc->db, SVC_CHANNEL);
+	}
+}
+
+/* A notification: "<event>:<token id>" (sql/0007).  Only "created" ends nothing. */
+static void
+svc_notified(void *arg, const char *payload)
+{
+	struct svc *svc = arg;
+	const char *colon = strchr(payload, ':');
+
+	svc->notified++;
+	metrics_count(M_NOTIFICATIONS);
+	if (colon == NULL || strncmp(payload, "created:", 8) == 0)
+		return;
+	cache_drop(svc->cache, colon + 1);
+	if (svc->recent != NULL) {
+		snprintf(svc->recent[svc->recent_next].id, sizeof(svc->recent[0].id),
+		    "%s", colon + 1);
+		svc->recent[svc->recent_next].at_ms = token_now_ms();
+		svc->recent_next = (svc->recent_next + 1) % SVC_RECENT_MAX;
+		if (svc->nrecent < SVC_RECENT_MAX)
+			svc->nrecent++;
+	}
+}
+
+/* Take in the primary's notifications; 0 when none can be trusted. */
+static int
+svc_listening(struct svc *svc)
+{
+	unsigned long gen;
+
+	/* Connect to the primary if need be: only it tells of revocations. */
+	if ((gen = db_generation(svc->db)) == 0 && db_ready(svc->db) == ERR_OK)
+		gen = db_generation(svc->db);
+	if (gen != svc->recent_gen) {
+		svc->recent_gen = gen;
+		svc->listening_since_ms = gen != 0 ? token_now_ms() : 0;
+	}
+	if (gen != 0 && db_notifies(svc->db, svc_notified, svc) == -1)
+		svc->listening_since_ms = svc->recent_gen = 0;
+	return svc->listening_since_ms != 0;
+}
+
+/* Was this token notified lately (or could it have been, unheard)? */
+static int
+svc_recent(const struct svc *svc, const char *id, int64_t now)
+{
+	if (svc->listening_since_ms == 0 || now - svc->listening_since_ms < SVC_RECENT_MS)
+		return 1;
+	for (size_t i = 0; i < svc->nrecent; i++)
+		if (now - svc->recent[i].at_ms < SVC_RECENT_MS &&
+		    strcmp(svc->recent[i].id, id) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * The lookup of a check: the primary's, which also records the use; or a
+ * standby's, confirmed on the primary when the standby may not know yet.
+ */
+static enum error
+svc_lookup(struct svc *svc, struct arena *a, const unsigned char hmac[32],
+    const char *addr, int64_t now, struct pat_row *row)
+{
+	enum error e;
+
+	if (svc->db_read == NULL || !svc->verify_on_standby)
+		return db_pat_use(svc->db, a, hmac, addr, svc->policy.inactive_days, row);
+	(void)svc_listening(svc);
+	e = db_pat_lookup(svc->db_read, a, hmac, row);
+	if (e == ERR_OK && !svc_recent(svc, row->id, now)) {
+		if (addr == NULL || strchr(addr, ',') == NULL) {
+			size_t i;
+
+			for (i = 0; i < svc->ntouch && strcmp(svc->touch[i].id, row->id) != 0; i++)
+				;
+			if (i == svc->ntouch && svc->ntouch < SVC_TOUCH_MAX) {
+				snprintf(svc->touch[i].id, sizeof(svc->touch[0].id), "%s", row->id);
+				snprintf(svc->touch[i].addr, sizeof(svc->touch[0].addr), "%s",
+				    addr != NULL ? addr : "");
+				svc->ntouch++;
+			}
+		}
+		return ERR_OK;
+	}
+	/* Not there yet (just created), changed lately, or the standby is down. */
+	return db_pat_use(svc->db, a, hmac, addr, svc->policy.inactive_days, row);
+}
+
+/*
+ * Before the cache answers: take in what was notified.  A new connection
+ * may have missed notifications, and a lost one tells nothing: either way
+ * the cache starts again empty, and is not used while there is none.
+ */
+static int
+svc_cache_ready(struct svc *svc)
+{
+	unsigned long gen;
+
+	if (svc->cache == NULL)
+		return 0;
+	gen = db_generation(svc->db);
+	if (gen != svc->cache_gen) {
+		cache_flush(svc->cache);
+		svc->cache_gen = gen;
+	}
+	if (gen != 0 && db_notifies(svc->db, svc_notified, svc) == -1) {
+		cache_flush(svc->cache);
+		svc->cache_gen = 0;
+	}
+	return svc->cache_gen != 0;
+}
+
+void
+svc_idle(struct svc *svc)
+{
+	char ids[SVC_TOUCH_MAX * 37 + 1], addrs[SVC_TOUCH_MAX * 65 + 1];
+	char *p = ids, *q = addrs;
+
+	if (svc->ntouch == 0)
+		return;
+	for (size_t i = 0; i < svc->ntouch; i++) {
+		if (i > 0) {
+			*p++ = ',';
+			*q++ = ',';
+		}
+		p = stpcpy(p, svc->touch[i].id);
+		q = stpcpy(q, svc->touch[i].addr);
+	}
+	svc->ntouch = 0;
+	(void)db_touch(svc->db, ids, addrs);
+}
+
+/* A cache hit is a use too: recorded later, at most once a minute per token. */
+static void
+svc_touch_later(struct svc *svc, const unsigned char hmac[32], const char *id,
+    const char *addr, int64_t now)
+{
+	if (svc->ntouch == SVC_TOUCH_MAX || !cache_touch_due(svc->cache, hmac, now))
+		return;
+	snprintf(svc->touch[svc->ntouch].id, sizeof(svc->touch[0].id), "%s", id);
+	snprintf(svc->touch[svc->ntouch].addr, sizeof(svc->touch[0].addr), "%s",
+	    addr != NULL && strchr(addr, ',') == NULL ? addr : "");
+	svc->ntouch++;
 }
 
 void
 svc_free(struct svc *svc)
 {
+	cache_free(svc->cache);
+	free(svc->recent);
 	if (svc->claims != NULL)
 		yajl_gen_free(svc->claims);
 	memset(svc, 0, sizeof(*svc));
@@ -105,9 +279,20 @@ svc_create(struct svc *svc, struct arena *a, const struct principal *p,
 {
 	const struct caller *c = p->actor;
 	long limit = svc->policy.max_days > 0 ? svc->policy.max_days : CONFIG_DAYS_MAX;
-	int64_t now_us = token_now_us(), lifetime = token_lifetime(spec);
+	int64_t now_us = token_now_us(), lifetime = spec->days >= 0 ?
+	    token_lifetime(spec) : 0;
 	struct db_actor who = svc_actor(p);
+	struct token_spec given = *spec;
 	enum error e;
+
+	/* No days given: default_days, when it is set. */
+	if (given.days < 0) {
+		if (svc->policy.default_days == 0)
+			return fault_set(f, ERR_INVALID_FIELD, "days", "days is required");
+		given.days = svc->policy.default_days;
+		lifetime = token_lifetime(&given);
+	}
+	spec = &given;
 
 	/* days, hours and minutes together: within max_days (or 36500 days). */
 	if (lifetime > limit * 86400LL)
@@ -166,6 +351,46 @@ svc_refused(const char *id, const char *reason)
 		    id, reason, held);
 }
 
+/* Unused for inactive_days: it stops working, as GitHub's unused tokens do. */
+static int
+svc_inactive(const struct svc *svc, const struct pat_row *row, int64_t now)
+{
+	int64_t last = row->has_last_used ? row->last_used_ms : row->created_ms;
+
+	return svc->policy.inactive_days > 0 &&
+	    last < now - svc->policy.inactive_days * 86400000LL;
+}
+
+/*
+ * A token stored under a pepper rotated out: find it under each old one,
+ * and re-key its row to the current pepper.  Not at once after a start:
+ * workers of the previous generation, which know only the old pepper, may
+ * still be finishing requests (for at most the supervisor's drain time).
+ */
+#define SVC_REKEY_AFTER_S	35
+
+static enum error
+svc_check_old_pepper(struct svc *svc, struct arena *a, const char *token,
+    size_t len, const char *addr, const unsigned char current[32],
+    struct pat_row *row)
+{
+	unsigned char old[32];
+	struct timespec now;
+	enum error e = ERR_NOT_FOUND;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	for (size_t i = 0; i < svc->keys.nold_peppers && e == ERR_NOT_FOUND; i++) {
+		if (jose_hmac(svc->keys.old_peppers[i], token, len, old) == -1)
+			return ERR_INTERNAL;
+		if ((e = db_pat_use(svc->db, a, old, addr, svc->policy.inactive_days,
+		    row)) == ERR_OK && now.tv_sec - svc->started.tv_sec >= SVC_REKEY_AFTER_S &&
+		    db_rekey(svc->db, row->id, old, current) == ERR_OK)
+			log_msg(LVL_INFO, "event=rekeyed id=%s", row->id);
+	}
+	OPENSSL_cleanse(old, sizeof(old));
+	return e;
+}
+
 enum error
 svc_check(struct svc *svc, struct arena *a, const char *token, size_t len,
     const char *addr, struct pat_row *row, struct fault *f)
@@ -173,13 +398,28 @@ svc_check(struct svc *svc, struct arena *a, const char *token, size_t len,
 	unsigned char hmac[32];
 	const char *jti, *why, *claim;
 	int64_t now = token_now_ms();
+	int old_pepper = 0;
 	enum error e;
 
 	if ((e = token_verify(&svc->keys, a, token, len, now, &jti)) != ERR_OK)
 		return e;
 	if (token_hmac(&svc->keys, token, len, hmac) == -1)
 		return ERR_INTERNAL;
-	e = db_pat_use(svc->db, a, hmac, addr, row);
+	/* A token that passed before, and of which nothing was notified since. */
+	if (svc_cache_ready(svc) && cache_get(svc->cache, hmac, now, a, row)) {
+		if (strcmp(row->id, jti) == 0 &&
+		    (!row->has_expires || row->expires_ms > now) &&
+		    (!row->rotated || row->grace_ms > now)) {
+			svc_touch_later(svc, hmac, row->id, addr, now);
+			OPENSSL_cleanse(hmac, sizeof(hmac));
+			return ERR_OK;
+		}
+		cache_drop(svc->cache, row->id);	/* the database decides */
+	}
+	e = svc_lookup(svc, a, hmac, addr, now, row);
+	if (e == ERR_NOT_FOUND && svc->keys.nold_peppers > 0 &&
+	    (e = svc_check_old_pepper(svc, a, token, len, addr, hmac, row)) == ERR_OK)
+		old_pepper = 1;	/* not cached by the current HMAC until re-keyed */
 	OPENSSL_cleanse(hmac, sizeof(hmac));
 	if (e == ERR_NOT_FOUND)
 		return ERR_INVALID_TOKEN;
@@ -191,12 +431,30 @@ svc_check(struct svc *svc, struct arena *a, const char *token, size_t len,
 		    row->expires_ms <= now ? "expired" : "jti_mismatch");
 		return ERR_INVALID_TOKEN;
 	}
+	/* Rotated: it works through its grace, then stops; a later use is noted. */
+	if (row->rotated && row->grace_ms <= now) {
+		svc_refused(row->id, "rotated");
+		(void)db_pat_reuse(svc->db, row->id, addr);
+		return fault_set(f, ERR_INVALID_TOKEN, NULL, "the token was rotated; "
+		    "use its successor");
+	}
+	if (svc_inactive(svc, row, now)) {
+		svc_refused(row->id, "inactive");
+		return fault_set(f, ERR_INVALID_TOKEN, NULL, "the token was not used "
+		    "for %ld days (inactive_days) and no longer works",
+		    svc->policy.inactive_days);
+	}
 	/* Rows written before the identity rules may hold what they now refuse. */
 	if ((why = identity_check(row->email, row->name, row->groups, row->ngroups,
 	    !strchr(row->email, '@'), &claim)) != NULL) {
 		svc_refused(row->id, "identity");
 		return fault_set(f, ERR_INVALID_TOKEN, NULL, "the token's owner %s %s",
 		    claim, why);
+	}
+	if (!old_pepper && svc_cache_ready(svc) &&
+	    token_hmac(&svc->keys, token, len, hmac) == 0) {
+		cache_put(svc->cache, hmac, now, row);
+		OPENSSL_cleanse(hmac, sizeof(hmac));
 	}
 	return ERR_OK;
 }
@@ -212,6 +470,14 @@ svc_list(struct svc *svc, struct arena *a, const struct principal *p,
 	*n = 0;
 	if ((e = svc_may(p, f)) != ERR_OK)
 		return e;
+	/* Reads may go to a standby; one that is down leaves them to the primary. */
+	if (svc->db_read != NULL) {
+		e = p->kind == OWNER_TEAM ? db_team_list(svc->db_read, a, c->groups,
+		    c->ngroups, svc_list_limit(svc), rows, n) :
+		    db_pat_list(svc->db_read, a, c->email, svc_list_limit(svc), rows, n);
+		if (e != ERR_UNAVAILABLE)
+			return e;
+	}
 	if (p->kind == OWNER_TEAM)
 		return db_team_list(svc->db, a, c->groups, c->ngroups,
 		    svc_list_limit(svc), rows, n);
@@ -266,4 +532,144 @@ svc_audit(struct svc *svc, struct arena *a, const struct principal *p,
 		return db_audit_list(svc->db, a, "team", c->group, NULL, before, limit,
 		    rows, n);
 	return db_audit_list(svc->db, a, "user", c->email, NULL, before, limit, rows, n);
+}
+
+/*
+ * Rotate a token: a successor with the same owner, description and
+ * lifetime (counted from now), and the old one working grace_s more
+ * seconds.  A token may rotate itself; another token that makes the
+ * successor is held to the rule that it cannot make one outliving it.
+ */
+enum error
+svc_rotate(struct svc *svc, struct arena *a, const struct principal *p,
+    const char *id, long grace_s, struct token_minted *m, struct fault *f)
+{
+	const struct caller *c = p->actor;
+	struct db_actor who = svc_actor(p);
+	struct caller owner;
+	struct token_spec spec;
+	struct pat_row old;
+	int64_t now_us = token_now_us();
+	enum error e;
+
+	if ((e = svc_may(p, f)) != ERR_OK)
+		return e;
+	if (grace_s < 0 || grace_s > svc->policy.max_rotation_grace)
+		return fault_set(f, ERR_INVALID_FIELD, "graceSeconds", "graceSeconds "
+		    "must be from 0 to %ld (max_rotation_grace)",
+		    svc->policy.max_rotation_grace);
+	if (!uuid_valid(id))
+		return ERR_NOT_FOUND;
+	if ((e = db_pat_get_id(svc->db, a, id, &old)) != ERR_OK)
+		return e;
+	/* Only what the principal owns; anything else is not found. */
+	if (c->via != CALLER_ADMIN &&
+	    (p->kind == OWNER_TEAM ? old.group == NULL || !svc_member(c, old.group) :
+	    old.group != NULL || strcmp(old.email, c->email) != 0))
+		return ERR_NOT_FOUND;
+	if (old.rotated)
+		return fault_set(f, ERR_CONFLICT, NULL, "this token was rotated "
+		    "already; rotate its successor");
+	memset(&owner, 0, sizeof(owner));
+	owner.via = c->via;
+	owner.email = old.email;
+	owner.name = old.name;
+	owner.groups = old.groups;
+	owner.ngroups = old.ngroups;
+	spec.group = old.group;
+	spec.days = old.days;
+	spec.hours = old.hours;
+	spec.minutes = old.minutes;
+	spec.description = old.description;
+	if ((c->via == CALLER_PAT || c->via == CALLER_TEAM) && c->has_expires &&
+	    (c->pat_id == NULL || strcmp(c->pat_id, id) != 0) &&
+	    (token_lifetime(&spec) == 0 ||
+	    now_us / 1000000 + token_lifetime(&spec) > c->expires_ms / 1000))
+		return fault_set(f, ERR_INVALID_FIELD, "days", "the successor would "
+		    "outlive the token that asks for it");
+	if ((e = token_sign(&svc->keys, svc->claims, a, &owner, &spec, now_us, m)) != ERR_OK)
+		return e;
+	if (c->via == CALLER_ADMIN)
+		e = db_pat_rotate(svc->db, a, id, NULL, NULL, 0, grace_s, &m->row, &who);
+	else if (p->kind == OWNER_TEAM)
+		e = db_pat_rotate(svc->db, a, id, NULL, c->groups, c->ngroups, grace_s,
+		    &m->row, &who);
+	else
+		e = db_pat_rotate(svc->db, a, id, c->email, NULL, 0, grace_s, &m->row,
+		    &who);
+	if (e == ERR_CONFLICT)
+		return fault_set(f, e, NULL, "this token was rotated already; rotate "
+		    "its successor");
+	if (e == ERR_OK)
+		log_msg(LVL_INFO, "event=rotated id=%s successor=%s grace_s=%ld", id,
+		    m->id, grace_s);
+	return e;
+}
+
+/* The token the caller presented, if it is one of ours. */
+static const char *
+svc_self_id(const struct principal *p, struct fault *f)
+{
+	const struct caller *c = p->actor;
+
+	if ((c->via != CALLER_PAT && c->via != CALLER_TEAM) || c->pat_id == NULL) {
+		(void)fault_set(f, ERR_NOT_FOUND, NULL, "self is the calling token, "
+		    "and the caller presented none");
+		return NULL;
+	}
+	return c->pat_id;
+}
+
+enum error
+svc_self(struct svc *svc, struct arena *a, const struct principal *p,
+    struct pat_row *row, struct fault *f)
+{
+	const char *id = svc_self_id(p, f);
+
+	return id == NULL ? ERR_NOT_FOUND : db_pat_get_id(svc->db, a, id, row);
+}
+
+enum error
+svc_revoke_self(struct svc *svc, struct arena *a, const struct principal *p,
+    struct fault *f)
+{
+	struct db_actor who = svc_actor(p);
+	const char *id = svc_self_id(p, f);
+	enum error e;
+
+	if (id == NULL)
+		return ERR_NOT_FOUND;
+	if ((e = db_pat_revoke(svc->db, a, id, NULL, NULL, 0, &who)) == ERR_OK)
+		log_msg(LVL_INFO, "event=revoked id=%s self=1 actor_via=%s", id, who.via);
+	return e;
+}
+
+enum error
+svc_report(struct svc *svc, struct arena *a, const char *const *tokens, size_t n,
+    const char *addr, long *revoked)
+{
+	unsigned char (*hmacs)[32];
+	size_t i, k, m = 0, per = 1 + svc->keys.nold_peppers;
+	enum error e;
+
+	*revoked = 0;
+	if ((hmacs = arena_alloc(a, (n ? n : 1) * per * sizeof(*hmacs))) == NULL)
+		return ERR_INTERNAL;
+	/* Each token as it may be stored: under the current pepper or an old one. */
+	for (i = 0; i < n; i++) {
+		if (!token_is_pat(tokens[i], strlen(tokens[i])))
+			continue;
+		if (token_hmac(&svc->keys, tokens[i], strlen(tokens[i]), hmacs[m++]) == -1)
+			return ERR_INTERNAL;
+		for (k = 0; k < svc->keys.nold_peppers; k++)
+			if (jose_hmac(svc->keys.old_peppers[k], tokens[i],
+			    strlen(tokens[i]), hmacs[m++]) == -1)
+				return ERR_INTERNAL;
+	}
+	e = db_revoke_hmacs(svc->db, a, (const unsigned char (*)[32])hmacs, m, addr,
+	    revoked);
+	OPENSSL_cleanse(hmacs, (n ? n : 1) * per * sizeof(*hmacs));
+	if (e == ERR_OK)
+		log_msg(LVL_INFO, "event=reported tokens=%zu revoked=%ld", n, *revoked);
+	return e;
 }

@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <yajl/yajl_gen.h>
 
@@ -20,18 +21,63 @@
 
 struct svc_policy {
 	long		 max_days;		/* 0: 36500 days, and 0 lifetimes allowed */
+	long		 default_days;		/* a create without days; 0: days required */
+	long		 inactive_days;		/* unused this long, a token stops; 0: off */
+	long		 max_rotation_grace;	/* seconds */
 	long		 max_tokens;		/* live tokens per owner */
 };
 
+struct cache;
+
+#define SVC_TOUCH_MAX	64	/* uses of cached tokens waiting to be recorded */
+
+#define SVC_RECENT_MAX	4096	/* tokens notified lately, remembered for a standby */
+
 struct svc {
-	struct db		*db;
+	struct db		*db;		/* the primary: every write, and LISTEN */
+	struct db		*db_read;	/* a standby for reads, or NULL */
+	int			 verify_on_standby;
+	/*
+	 * Tokens the primary notified of lately: a standby that lags may not
+	 * know yet, so these are checked on the primary.  Until a connection
+	 * to the primary has listened for recent_s, every token is "recent".
+	 */
+	struct {
+		char		 id[37];
+		int64_t		 at_ms;
+	}			*recent;
+	size_t			 nrecent, recent_next;
+	int64_t			 listening_since_ms;	/* 0: not listening */
+	unsigned long		 recent_gen;
+	struct cache		*cache;		/* positive checks; NULL: off */
+	unsigned long		 cache_gen;	/* the connection the cache listens on; 0: none */
+	unsigned long		 notified;	/* notifications received */
+	struct {
+		char		 id[37];
+		char		 addr[64];
+	}			 touch[SVC_TOUCH_MAX];
+	size_t			 ntouch;
 	struct token_keys	 keys;
 	struct svc_policy	 policy;
 	yajl_gen		 claims;	/* reused for every token's claims */
+	struct timespec		 started;	/* monotonic */
 };
 
 int		 svc_init(struct svc *, struct db *, const struct token_keys *,
 		    const struct svc_policy *);
+/*
+ * Keep up to entries positive checks, each trusted at most max_age_s, and
+ * listen for the notifications that end them.
+ */
+void		 svc_cache(struct svc *, size_t entries, long max_age_s);
+/*
+ * Read lists (and, with verify_on_standby, checks) from a standby.  A check
+ * it answers is confirmed on the primary when the token was notified
+ * lately or is not there yet (a token just created).
+ */
+void		 svc_standby(struct svc *, struct db *read, int verify_on_standby);
+/* Between requests: record the uses of cached tokens, off the answer's path. */
+void		 svc_idle(struct svc *);
 void		 svc_free(struct svc *);
 
 /*
@@ -63,6 +109,21 @@ enum error	 svc_revoke(struct svc *, struct arena *, const struct principal *,
 /* The principal's own events, newest first, before the event id before (0: the newest). */
 enum error	 svc_audit(struct svc *, struct arena *, const struct principal *,
 		    long long before, long limit, struct audit_row **, size_t *);
+/*
+ * Rotate id: a successor with its owner, description and lifetime, given
+ * out now; the old one keeps working grace_s seconds.  ERR_CONFLICT when it
+ * was rotated before.
+ */
+enum error	 svc_rotate(struct svc *, struct arena *, const struct principal *,
+		    const char *id, long grace_s, struct token_minted *, struct fault *);
+/* The calling token itself: its row, or its revocation (whatever its owner's rules). */
+enum error	 svc_self(struct svc *, struct arena *, const struct principal *,
+		    struct pat_row *, struct fault *);
+enum error	 svc_revoke_self(struct svc *, struct arena *, const struct principal *,
+		    struct fault *);
+/* Revoke every valid token among tokens: whoever holds a leaked one may. */
+enum error	 svc_report(struct svc *, struct arena *, const char *const *tokens,
+		    size_t n, const char *addr, long *revoked);
 /* The most tokens a list shows: twice the cap, so that expired ones fit too. */
 long		 svc_list_limit(const struct svc *);
 

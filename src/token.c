@@ -165,11 +165,23 @@ token_verify(const struct token_keys *keys, struct arena *a, const char *token,
 	ssize_t n;
 
 	*jti = NULL;
-	/* Shape and signature first: garbage never reaches the database. */
+	/*
+	 * Shape and signature first: garbage never reaches the database.  A
+	 * secret rotated out still checks the tokens it signed.
+	 */
 	if (!token_is_pat(token, len) || jose_split(token, len, &parts) == -1 ||
-	    b64url_decode(sig, sizeof(sig), parts.seg[2], parts.len[2]) != 32 ||
-	    jose_hs256_verify(keys->secret, &parts, sig, sizeof(sig)) == -1)
+	    b64url_decode(sig, sizeof(sig), parts.seg[2], parts.len[2]) != 32)
 		return ERR_INVALID_TOKEN;
+	if (jose_hs256_verify(keys->secret, &parts, sig, sizeof(sig)) == -1) {
+		size_t i;
+
+		for (i = 0; i < keys->nold_secrets; i++)
+			if (jose_hs256_verify(keys->old_secrets[i], &parts, sig,
+			    sizeof(sig)) == 0)
+				break;
+		if (i == keys->nold_secrets)
+			return ERR_INVALID_TOKEN;
+	}
 	if ((payload = arena_alloc(a, parts.len[1] + 1)) == NULL)
 		return ERR_INTERNAL;
 	if ((n = b64url_decode((unsigned char *)payload, parts.len[1], parts.seg[1],

@@ -26,11 +26,18 @@
  */
 #define TOKEN_MAX		8000
 
+#define TOKEN_PREVIOUS_MAX	4
+
 struct token_keys {
 	struct jose_hmac	*secret;	/* signs and checks tokens */
 	struct jose_hmac	*pepper;	/* hashes them for the store */
 	const char		*issuer;	/* iss */
 	const char		*audience;	/* the one aud */
+	/* Rotated out: still checked, never used for anything new. */
+	struct jose_hmac	*old_secrets[TOKEN_PREVIOUS_MAX];
+	size_t			 nold_secrets;
+	struct jose_hmac	*old_peppers[TOKEN_PREVIOUS_MAX];
+	size_t			 nold_peppers;
 };
 
 /* What a new token is: whose, how long it lives, what it says. */

@@ -55,6 +55,7 @@ verify_get(struct request *req)
 	struct pat_row row;
 	struct fault f = { NULL, "" };
 	const char *groups;
+	char expires[25];
 	enum error e;
 	int team;
 
@@ -71,13 +72,15 @@ verify_get(struct request *req)
 	 * that person (CONTRACT 4).
 	 */
 	team = row.group != NULL;
+	json_time_format(expires, row.expires_ms);
 	groups = verify_groups_header(req, row.groups, row.ngroups);
 	/* Stored identities hold no control characters; refuse to answer if one does. */
 	if (groups == NULL || request_header(req, "X-Pat-Id", row.id) == -1 ||
 	    request_header(req, "X-Pat-Kind", team ? "team" : "user") == -1 ||
 	    (!team && request_header(req, "X-Pat-Email", row.email) == -1) ||
 	    request_header(req, "X-Pat-Name", row.name) == -1 ||
-	    request_header(req, "X-Pat-Groups", groups) == -1) {
+	    request_header(req, "X-Pat-Groups", groups) == -1 ||
+	    (row.has_expires && request_header(req, "X-Pat-Expires-At", expires) == -1)) {
 		log_msg(LVL_ERROR, "event=unsafe_identity id=%s", row.id);
 		return ERR_INTERNAL;
 	}

@@ -18,6 +18,7 @@ Apache runs as www-data) gets a private copy, owned by www-data and mode 600.
 """
 import os
 import pwd
+import re
 import shutil
 import signal
 import socket
@@ -114,6 +115,10 @@ class Apache:
         lines += [load_module_line(m) for m in self.modules]
         if "cgid" in self.modules:
             lines.append("ScriptSock %s" % os.path.join(self.dir, "cgid.sock"))
+        if "fcgid" in self.modules:
+            # Debian's are under /var/lib/apache2/fcgid; this server's are its own.
+            lines += ["FcgidIPCDir %s" % os.path.join(self.dir, "fcgid"),
+                      "FcgidProcessTableFile %s" % os.path.join(self.dir, "fcgid_shm")]
         lines += ["<Directory />", "    Require all denied", "    AllowOverride None",
                   "</Directory>"]
         return "\n".join(lines) + "\n"
@@ -286,6 +291,31 @@ class Apache:
                 return f.read()
         except OSError:
             return ""
+
+
+SAMPLES = os.path.join(lib.ROOT, "conf", "apache")
+
+
+def sample(name, **defines):
+    """conf/apache/NAME as a user would edit it: each `Define KEY value` line at
+    its top set to defines[KEY].  A key the sample does not define fails."""
+    with open(os.path.join(SAMPLES, name)) as f:
+        text = f.read()
+    for key, value in defines.items():
+        text, n = re.subn(r"(?m)^Define %s .*$" % re.escape(key),
+                          lambda m: "Define %s %s" % (key, value), text)
+        if n != 1:
+            raise AssertionError("conf/apache/%s has %d 'Define %s' lines, not one"
+                                 % (name, n, key))
+    return text
+
+
+def include(a, name, text):
+    """Write text into the server's dir as NAME; an Include line for it."""
+    path = os.path.join(a.dir, name)
+    with open(path, "w") as f:
+        f.write(text)
+    return "Include %s\n" % path
 
 
 def _kill(pid):
