@@ -292,6 +292,17 @@ cache_drop(struct cache *c, const char *id)
 		}
 }
 
+void
+cache_drop_hmac(struct cache *c, const unsigned char hmac[32])
+{
+	size_t s;
+
+	if (c != NULL && c->slots[s = cache_find(c, hmac)] != CACHE_EMPTY) {
+		cache_remove(c, c->slots[s]);
+		c->stats.drops++;
+	}
+}
+
 int
 cache_touch_due(struct cache *c, const unsigned char hmac[32], int64_t now_ms)
 {

@@ -32,6 +32,7 @@ void		 cache_put(struct cache *, const unsigned char hmac[32], int64_t now_ms,
 		    const struct pat_row *);
 /* Forget one token, by id (its revocation or rotation was notified). */
 void		 cache_drop(struct cache *, const char *id);
+void		 cache_drop_hmac(struct cache *, const unsigned char hmac[32]);
 void		 cache_flush(struct cache *);
 /*
  * Whether a hit should record a use now: at most once a minute per token,

@@ -19,8 +19,9 @@
 
 enum db_stmt {
 	ST_PING, ST_INSERT, ST_LIST, ST_TEAM_LIST, ST_GET, ST_REVOKE, ST_USE,
-	ST_AUDIT, ST_ADMIN_LIST, ST_REVOKE_OWNER, ST_PURGE, ST_GET_ID, ST_ROTATE,
-	ST_REUSE, ST_REVOKE_HMACS, ST_REKEY, ST_TOUCH, ST_LOOKUP, ST__COUNT
+	ST_AUDIT_OWNER, ST_AUDIT_TOKEN, ST_ADMIN_LIST, ST_REVOKE_OWNER, ST_PURGE,
+	ST_GET_ID, ST_ROTATE, ST_REUSE, ST_REVOKE_HMACS, ST_REKEY, ST_TOUCH, ST_LOOKUP,
+	ST_NOTICE_CLAIM, ST_NOTICE_RELEASE, ST__COUNT
 };
 
 /*
@@ -63,6 +64,10 @@ enum audit_column {
 };
 #define AUDIT_COLUMNS "id, at, event, token_id, owner_kind, owner, actor, " \
 	"actor_via, addr, request_id"
+/* The columns of a token an admin's write changed (sql/0008), in this order. */
+enum changed_column { CCOL_ID, CCOL_KIND, CCOL_OWNER };
+#define CHANGED_COLUMNS	"id, owner_kind, owner"
+#define AUDIT_ID_END	"9223372036854775807"	/* before no event: the newest first */
 
 /* What a statement's result means beyond its status. */
 static enum error	db_true_or_limit(PGresult *);
@@ -120,28 +125,47 @@ static const struct {
 	    "AND (last_used_at IS NULL OR last_used_at < now() - interval '60 seconds') "
 	    "THEN pat_touch(id, $2) END "
 	    "FROM pat WHERE token_hmac = $1", 3, 1, 0, NULL },
-	/* An owner's events, or a token's, newest first, before an event id. */
-	[ST_AUDIT] = { "audit_list",
+	/*
+	 * An owner's events, or a token's, newest first, before an event id.
+	 * Two statements, each a plain index range under the generic plan: one
+	 * with "$n IS NULL OR ..." for either walked the whole audit table.
+	 */
+	[ST_AUDIT_OWNER] = { "audit_owner",
 	    "SELECT " AUDIT_COLUMNS " FROM audit "
-	    "WHERE (($1::text IS NULL OR (owner_kind = $1 AND owner = $2)) "
-	    "AND ($3::uuid IS NULL OR token_id = $3::uuid)) "
-	    "AND ($4::int8 IS NULL OR id < $4::int8) "
+	    "WHERE owner_kind = $1 AND owner = $2 "
+	    "AND id < coalesce($3::int8, " AUDIT_ID_END ") "
+	    "ORDER BY id DESC LIMIT $4", 4, 1, 0, NULL },
+	[ST_AUDIT_TOKEN] = { "audit_token",
+	    "SELECT " AUDIT_COLUMNS " FROM audit "
+	    "WHERE token_id = $1::uuid "
+	    "AND ($2::text IS NULL OR (owner_kind = $2 AND owner = $3)) "
+	    "AND id < coalesce($4::int8, " AUDIT_ID_END ") "
 	    "ORDER BY id DESC LIMIT $5", 5, 1, 0, NULL },
-	/* The admin tool's list: any owner's, by state and by last use. */
+	/*
+	 * The admin tool's list: any owner's, revoked ones too, by last use.
+	 * Its state is the API's (pat.c), worked out by the tool, so that the
+	 * one rule names and filters it.
+	 */
 	[ST_ADMIN_LIST] = { "admin_list",
 	    "SELECT " PAT_COLUMNS " FROM pat "
 	    "WHERE (CASE WHEN $1::text IS NULL THEN owner_email = $2 AND owner_group IS NULL "
 	    "ELSE owner_group = $1 END) "
-	    "AND CASE $3::text WHEN 'active' THEN revoked_at IS NULL AND "
-	    "(expires_at IS NULL OR expires_at > now()) "
-	    "WHEN 'expired' THEN revoked_at IS NULL AND expires_at <= now() "
-	    "WHEN 'revoked' THEN revoked_at IS NOT NULL ELSE true END "
-	    "AND ($4::int IS NULL OR coalesce(last_used_at, created_at) < "
-	    "now() - make_interval(days => $4::int)) "
-	    "ORDER BY pat.created_at DESC, pat.id DESC", 4, 1, 0, NULL },
+	    "AND ($3::int IS NULL OR coalesce(last_used_at, created_at) < "
+	    "now() - make_interval(days => $3::int)) "
+	    "ORDER BY pat.created_at DESC, pat.id DESC", 3, 1, 0, NULL },
+	/* The admin tool's writes: each answers the tokens it changed. */
 	[ST_REVOKE_OWNER] = { "revoke_owner",
-	    "SELECT pat_revoke_owner($1, $2, $3)", 3, 0, 1, NULL },
-	[ST_PURGE] = { "purge", "SELECT pat_purge($1::int, $2)", 2, 0, 1, NULL },
+	    "SELECT " CHANGED_COLUMNS " FROM pat_revoke_owner($1, $2, $3)", 3, 0, 1,
+	    NULL },
+	[ST_PURGE] = { "purge",
+	    "SELECT " CHANGED_COLUMNS " FROM pat_purge($1::int, $2)", 2, 0, 1, NULL },
+	/* Expiry notices, claimed once each (sql/0011); the windows joined by commas. */
+	[ST_NOTICE_CLAIM] = { "notice_claim",
+	    "SELECT token_id, owner_kind, owner, email, description, expires_at, "
+	    "window_days FROM pat_notice_claim(string_to_array($1, ',')::int[])",
+	    1, 0, 1, NULL },
+	[ST_NOTICE_RELEASE] = { "notice_release",
+	    "SELECT pat_notice_release($1::uuid, $2::int)", 2, 0, 1, NULL },
 	[ST_GET_ID] = { "pat_get_id",
 	    "SELECT " PAT_COLUMNS " FROM pat WHERE id = $1::uuid AND revoked_at IS NULL",
 	    1, 1, 0, NULL },
@@ -1028,16 +1052,20 @@ db_audit_list(struct db *db, struct arena *a, const char *kind, const char *owne
     size_t *nrows)
 {
 	char lim[24], bef[24];
-	const char *values[5] = { kind, owner, token_id, before > 0 ? bef : NULL, lim };
+	const char *by_owner[4] = { kind, owner, before > 0 ? bef : NULL, lim };
+	const char *by_token[5] = { token_id, kind, owner, before > 0 ? bef : NULL, lim };
 	PGresult *res;
 	enum error e;
 	int i, n;
 
 	*rows = NULL;
 	*nrows = 0;
+	if (token_id == NULL && (kind == NULL || owner == NULL))
+		return ERR_INTERNAL;
 	snprintf(lim, sizeof(lim), "%ld", limit);
 	snprintf(bef, sizeof(bef), "%lld", before);
-	if ((e = db_exec(db, ST_AUDIT, values, NULL, NULL, &res)) != ERR_OK)
+	if ((e = db_exec(db, token_id != NULL ? ST_AUDIT_TOKEN : ST_AUDIT_OWNER,
+	    token_id != NULL ? by_token : by_owner, NULL, NULL, &res)) != ERR_OK)
 		return e;
 	n = PQntuples(res);
 	if (n > 0 && (*rows = arena_alloc(a, (size_t)n * sizeof(**rows))) == NULL)
@@ -1066,16 +1094,16 @@ db_audit_list(struct db *db, struct arena *a, const char *kind, const char *owne
 
 enum error
 db_admin_list(struct db *db, struct arena *a, const char *user, const char *group,
-    const char *state, long unused_days, struct pat_row **rows, size_t *nrows)
+    long unused_days, struct pat_row **rows, size_t *nrows)
 {
 	char days[24];
-	const char *values[4] = { group, user, state, unused_days >= 0 ? days : NULL };
+	const char *values[3] = { group, user, unused_days >= 0 ? days : NULL };
 
 	snprintf(days, sizeof(days), "%ld", unused_days);
 	return db_rows(db, ST_ADMIN_LIST, values, a, rows, nrows);
 }
 
-/* Run a write of the admin tool that answers a count. */
+/* Run a write that answers a count. */
 static enum error
 db_count(struct db *db, int st, const char *const *values, long *count)
 {
@@ -1091,23 +1119,106 @@ db_count(struct db *db, int st, const char *const *values, long *count)
 	return ERR_OK;
 }
 
-enum error
-db_revoke_owner(struct db *db, const char *user, const char *group,
-    const char *actor, long *count)
+/* Run a write of the admin tool that answers the tokens it changed. */
+static enum error
+db_changes(struct db *db, enum db_stmt st, const char *const *values,
+    struct arena *a, struct db_changed **rows, size_t *nrows)
 {
-	const char *values[3] = { user, group, actor };
+	PGresult *res;
+	enum error e;
+	int i, n;
 
-	return db_count(db, ST_REVOKE_OWNER, values, count);
+	*rows = NULL;
+	*nrows = 0;
+	if ((e = db_exec(db, st, values, NULL, NULL, &res)) != ERR_OK)
+		return e;
+	n = PQntuples(res);
+	if (n > 0 && (*rows = arena_alloc(a, (size_t)n * sizeof(**rows))) == NULL)
+		e = ERR_INTERNAL;
+	for (i = 0; i < n && e == ERR_OK; i++) {
+		struct db_changed *r = &(*rows)[i];
+
+		r->id = db_uuid(a, res, i, CCOL_ID);
+		r->owner_kind = db_copy(a, res, i, CCOL_KIND);
+		r->owner = db_copy(a, res, i, CCOL_OWNER);
+		if (r->id == NULL || r->owner_kind == NULL || r->owner == NULL)
+			e = ERR_INTERNAL;
+	}
+	if (e == ERR_OK)
+		*nrows = (size_t)n;
+	PQclear(res);
+	return e;
 }
 
 enum error
-db_purge(struct db *db, long days, const char *actor, long *count)
+db_revoke_owner(struct db *db, struct arena *a, const char *user, const char *group,
+    const char *actor, struct db_changed **rows, size_t *nrows)
+{
+	const char *values[3] = { user, group, actor };
+
+	return db_changes(db, ST_REVOKE_OWNER, values, a, rows, nrows);
+}
+
+enum error
+db_purge(struct db *db, struct arena *a, long days, const char *actor,
+    struct db_changed **rows, size_t *nrows)
 {
 	char d[24];
 	const char *values[2] = { d, actor };
 
 	snprintf(d, sizeof(d), "%ld", days);
-	return db_count(db, ST_PURGE, values, count);
+	return db_changes(db, ST_PURGE, values, a, rows, nrows);
+}
+
+/* ------------------------------------------------------------------ expiry notices */
+
+enum error
+db_notice_claim(struct db *db, struct arena *a, const char *windows,
+    struct db_notice **out, size_t *n)
+{
+	const char *values[1] = { windows };
+	PGresult *res;
+	enum error e;
+	int i, rows;
+
+	*out = NULL;
+	*n = 0;
+	if ((e = db_exec(db, ST_NOTICE_CLAIM, values, NULL, NULL, &res)) != ERR_OK)
+		return e;
+	rows = PQntuples(res);
+	if (rows > 0 && (*out = arena_alloc(a, (size_t)rows * sizeof(**out))) == NULL)
+		e = ERR_INTERNAL;
+	for (i = 0; i < rows && e == ERR_OK; i++) {
+		struct db_notice *x = &(*out)[i];
+
+		x->token_id = db_uuid(a, res, i, 0);
+		x->owner_kind = db_copy(a, res, i, 1);
+		x->owner = db_copy(a, res, i, 2);
+		x->email = db_copy(a, res, i, 3);
+		x->description = db_copy(a, res, i, 4);
+		x->expires_ms = db_ms(res, i, 5, NULL);
+		x->window_days = (long)db_int(res, i, 6, NULL);
+		if (x->token_id == NULL || x->owner == NULL || x->email == NULL)
+			e = ERR_INTERNAL;
+	}
+	if (e == ERR_OK)
+		*n = (size_t)rows;
+	PQclear(res);
+	return e;
+}
+
+enum error
+db_notice_release(struct db *db, const char *token_id, long window_days)
+{
+	char w[24];
+	const char *values[2] = { token_id, w };
+	PGresult *res;
+	enum error e;
+
+	snprintf(w, sizeof(w), "%ld", window_days);
+	if ((e = db_exec(db, ST_NOTICE_RELEASE, values, NULL, NULL, &res)) == ERR_OK)
+		PQclear(res);
+	return e;
 }
 
 /* ------------------------------------------------------------------ migrations */

@@ -109,17 +109,49 @@ enum error	 db_pat_get(struct db *, struct arena *, const char *id,
 enum error	 db_pat_revoke(struct db *, struct arena *, const char *id,
 		    const char *user, const char *const *groups, size_t ngroups,
 		    const struct db_actor *);
-/* Events of an owner (kind "user" or "team", or NULL: any) or of a token, newest first. */
+/*
+ * Events of an owner (kind "user" or "team") or of a token (kind may then
+ * be NULL: any owner), newest first, before the event id before (0: none).
+ */
 enum error	 db_audit_list(struct db *, struct arena *, const char *kind,
 		    const char *owner, const char *token_id, long long before,
 		    long limit, struct audit_row **rows, size_t *nrows);
-/* The admin tool: any owner's tokens; state "active", "expired", "revoked" or NULL. */
+/*
+ * The admin tool: a user's PATs (group NULL) or a group's team tokens,
+ * revoked ones too, newest first; with unused_days >= 0, only those last
+ * used (or, never used, created) longer ago than that.
+ */
 enum error	 db_admin_list(struct db *, struct arena *, const char *user,
-		    const char *group, const char *state, long unused_days,
-		    struct pat_row **rows, size_t *nrows);
-enum error	 db_revoke_owner(struct db *, const char *user, const char *group,
-		    const char *actor, long *count);
-enum error	 db_purge(struct db *, long days, const char *actor, long *count);
+		    const char *group, long unused_days, struct pat_row **rows,
+		    size_t *nrows);
+/* A token the admin tool's revoke or purge changed.  Strings live in the arena. */
+struct db_changed {
+	const char	*id, *owner_kind, *owner;
+};
+/*
+ * The admin tool (actor: its user's name): revoke every live token of a
+ * user (group NULL) or of a group; purge the tokens revoked or expired more
+ * than days ago.  Each token changed is one event of the trail (sql/0007).
+ */
+enum error	 db_revoke_owner(struct db *, struct arena *, const char *user,
+		    const char *group, const char *actor, struct db_changed **,
+		    size_t *);
+enum error	 db_purge(struct db *, struct arena *, long days, const char *actor,
+		    struct db_changed **, size_t *);
+/* An expiry notice to send: a live token that expires within window_days. */
+struct db_notice {
+	const char	*token_id, *owner_kind, *owner, *email, *description;
+	int64_t		 expires_ms;
+	long		 window_days;
+};
+/*
+ * Claim the notices due for the windows (days, joined by commas): each
+ * token and window once, whatever runs overlap.  One that could not be
+ * sent is given back with db_notice_release.
+ */
+enum error	 db_notice_claim(struct db *, struct arena *, const char *windows,
+		    struct db_notice **, size_t *);
+enum error	 db_notice_release(struct db *, const char *token_id, long window_days);
 /*
  * Find the token whose HMAC this is, and in the same statement record its
  * use (at most once a minute) from addr (may be NULL).  ERR_NOT_FOUND if

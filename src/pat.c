@@ -5,6 +5,7 @@
  */
 #include "pat.h"
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -105,9 +106,11 @@ pat_minted(struct request *req, const struct token_minted *m)
 	yajl_gen_map_close(req->gen);
 }
 
-static enum error
-pat_create_kind(struct request *req, enum owner_kind kind)
+enum error
+pat_create(struct request *req)
 {
+	enum owner_kind kind = req->owner_kind;
+
 	const struct json_field *fields = kind == OWNER_TEAM ? team_fields : pat_fields;
 	size_t nfields = kind == OWNER_TEAM ? sizeof(team_fields) / sizeof(team_fields[0]) :
 	    sizeof(pat_fields) / sizeof(pat_fields[0]);
@@ -159,18 +162,6 @@ pat_create_kind(struct request *req, enum owner_kind kind)
 	req->pending = pat_created;
 	req->pending_arg = note;
 	return ERR_OK;
-}
-
-enum error
-pat_create(struct request *req)
-{
-	return pat_create_kind(req, OWNER_USER);
-}
-
-enum error
-team_create(struct request *req)
-{
-	return pat_create_kind(req, OWNER_TEAM);
 }
 
 /* active, expired, inactive (unused for inactive_days) or rotated. */
@@ -260,9 +251,11 @@ pat_list_caller(struct request *req)
 	return ERR_OK;
 }
 
-static enum error
-pat_list_kind(struct request *req, enum owner_kind kind)
+enum error
+pat_list(struct request *req)
 {
+	enum owner_kind kind = req->owner_kind;
+
 	struct fault f = { NULL, "" };
 	struct principal p;
 	struct pat_row *rows;
@@ -281,18 +274,6 @@ pat_list_kind(struct request *req, enum owner_kind kind)
 		pat_item(req->gen, &rows[i], now, req->app->svc.policy.inactive_days);
 	yajl_gen_array_close(req->gen);
 	return ERR_OK;
-}
-
-enum error
-pat_list(struct request *req)
-{
-	return pat_list_kind(req, OWNER_USER);
-}
-
-enum error
-team_list(struct request *req)
-{
-	return pat_list_kind(req, OWNER_TEAM);
 }
 
 enum error
@@ -331,9 +312,11 @@ pat_get(struct request *req)
 	return ERR_OK;
 }
 
-static enum error
-pat_revoke_kind(struct request *req, enum owner_kind kind)
+enum error
+pat_revoke(struct request *req)
 {
+	enum owner_kind kind = req->owner_kind;
+
 	struct fault f = { NULL, "" };
 	struct principal p;
 	enum error e;
@@ -347,18 +330,6 @@ pat_revoke_kind(struct request *req, enum owner_kind kind)
 	return ERR_OK;
 }
 
-enum error
-pat_revoke(struct request *req)
-{
-	return pat_revoke_kind(req, OWNER_USER);
-}
-
-enum error
-team_revoke(struct request *req)
-{
-	return pat_revoke_kind(req, OWNER_TEAM);
-}
-
 #define PAT_AUDIT_DEFAULT	50
 #define PAT_AUDIT_MAX		500
 
@@ -370,13 +341,18 @@ pat_query_number(struct request *req, const char *name, long long max,
 	const char *q = req->p.query != NULL ? req->p.query : "", *v;
 	char *end;
 	size_t len;
-	int n;
+	int n, ok = 0;
 
 	*out = dflt;
 	if ((n = form_get(&req->arena, q, strlen(q), name, &v, &len)) == 0)
 		return ERR_OK;
-	if (n != 1 || len == 0 || len > 19 || strspn(v, "0123456789") != len ||
-	    (*out = strtoll(v, &end, 10)) < 1 || *out > max) {
+	/* 19 digits may still be past int64: strtoll says so in errno. */
+	if (n == 1 && len > 0 && len <= 19 && strspn(v, "0123456789") == len) {
+		errno = 0;
+		*out = strtoll(v, &end, 10);
+		ok = errno == 0 && *end == '\0' && *out >= 1 && *out <= max;
+	}
+	if (!ok) {
 		char *msg = arena_alloc(&req->arena, 96);
 
 		if (msg != NULL)
@@ -436,9 +412,11 @@ static const struct json_field rotate_fields[] = {
 	    offsetof(struct pat_rotate_body, grace), 1, NULL },
 };
 
-static enum error
-pat_rotate_kind(struct request *req, enum owner_kind kind)
+enum error
+pat_rotate(struct request *req)
 {
+	enum owner_kind kind = req->owner_kind;
+
 	const struct json_field *bad = NULL;
 	struct fault f = { NULL, "" };
 	struct pat_rotate_body body = { 0 };
@@ -468,18 +446,6 @@ pat_rotate_kind(struct request *req, enum owner_kind kind)
 		return request_fault(req, e, &f);
 	pat_minted(req, &m);
 	return ERR_OK;
-}
-
-enum error
-pat_rotate(struct request *req)
-{
-	return pat_rotate_kind(req, OWNER_USER);
-}
-
-enum error
-team_rotate(struct request *req)
-{
-	return pat_rotate_kind(req, OWNER_TEAM);
 }
 
 enum error

@@ -51,6 +51,7 @@ struct request {
 	struct arena	 arena;		/* everything else allocated for the request */
 
 	int		 endpoint;	/* enum metric_endpoint of the route */
+	enum owner_kind	 owner_kind;	/* whose tokens the route is about */
 	const char	*text;		/* a body that is not JSON, and its type */
 	size_t		 text_len;
 	const char	*text_type;

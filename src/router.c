@@ -15,30 +15,31 @@ struct route {
 	route_handler	 handler;
 	const char	*allow;		/* every method this pattern takes */
 	enum metric_endpoint endpoint;
+	enum owner_kind	 kind;		/* whose tokens the handler acts on */
 };
 
 /* Patterns that match the same paths sit together, exact ones first. */
 static const struct route routes[] = {
-	{ "/pat/v1/health", "GET", health_get, "GET", EP_HEALTH },
-	{ "/pat/v1/metrics", "GET", metrics_get, "GET", EP_METRICS },
-	{ "/pat/v1/verify", "GET", verify_get, "GET", EP_VERIFY },
-	{ "/pat/v1/introspect", "POST", introspect_post, "POST", EP_INTROSPECT },
-	{ "/pat/v1/audit", "GET", pat_audit, "GET", EP_AUDIT },
-	{ "/pat/v1/self", "GET", pat_self_get, "GET, DELETE", EP_SELF },
-	{ "/pat/v1/self", "DELETE", pat_self_revoke, "GET, DELETE", EP_SELF },
-	{ "/pat/v1/revoke", "POST", pat_report, "POST", EP_REPORT },
-	{ "/pat/v1/*/rotate", "POST", pat_rotate, "POST", EP_ROTATE },
-	{ "/pat/v1", "GET", pat_list, "GET, POST", EP_LIST },
-	{ "/pat/v1", "POST", pat_create, "GET, POST", EP_CREATE },
-	{ "/api/v1", "POST", pat_create, "POST", EP_CREATE },
-	{ "/pat/v1/*", "GET", pat_get, "GET, DELETE", EP_GET },
-	{ "/pat/v1/*", "DELETE", pat_revoke, "GET, DELETE", EP_REVOKE },
-	{ "/access-token/v1/teams", "GET", team_list, "GET, POST", EP_TEAM_LIST },
-	{ "/access-token/v1/teams", "POST", team_create, "GET, POST", EP_TEAM_CREATE },
-	{ "/access-token/v1/teams/current-teams", "GET", team_current, "GET", EP_TEAM_CURRENT },
-	{ "/access-token/v1/teams/*", "DELETE", team_revoke, "DELETE", EP_TEAM_REVOKE },
-	{ "/access-token/v1/teams/*/rotate", "POST", team_rotate, "POST", EP_ROTATE },
-	{ "/demo/whoami", "GET", demo_whoami, "GET", EP_DEMO },
+	{ "/pat/v1/health", "GET", health_get, "GET", EP_HEALTH, OWNER_USER },
+	{ "/pat/v1/metrics", "GET", metrics_get, "GET", EP_METRICS, OWNER_USER },
+	{ "/pat/v1/verify", "GET", verify_get, "GET", EP_VERIFY, OWNER_USER },
+	{ "/pat/v1/introspect", "POST", introspect_post, "POST", EP_INTROSPECT, OWNER_USER },
+	{ "/pat/v1/audit", "GET", pat_audit, "GET", EP_AUDIT, OWNER_USER },
+	{ "/pat/v1/self", "GET", pat_self_get, "GET, DELETE", EP_SELF, OWNER_USER },
+	{ "/pat/v1/self", "DELETE", pat_self_revoke, "GET, DELETE", EP_SELF, OWNER_USER },
+	{ "/pat/v1/revoke", "POST", pat_report, "POST", EP_REPORT, OWNER_USER },
+	{ "/pat/v1/*/rotate", "POST", pat_rotate, "POST", EP_ROTATE, OWNER_USER },
+	{ "/pat/v1", "GET", pat_list, "GET, POST", EP_LIST, OWNER_USER },
+	{ "/pat/v1", "POST", pat_create, "GET, POST", EP_CREATE, OWNER_USER },
+	{ "/api/v1", "POST", pat_create, "POST", EP_CREATE, OWNER_USER },
+	{ "/pat/v1/*", "GET", pat_get, "GET, DELETE", EP_GET, OWNER_USER },
+	{ "/pat/v1/*", "DELETE", pat_revoke, "GET, DELETE", EP_REVOKE, OWNER_USER },
+	{ "/access-token/v1/teams", "GET", pat_list, "GET, POST", EP_TEAM_LIST, OWNER_TEAM },
+	{ "/access-token/v1/teams", "POST", pat_create, "GET, POST", EP_TEAM_CREATE, OWNER_TEAM },
+	{ "/access-token/v1/teams/current-teams", "GET", team_current, "GET", EP_TEAM_CURRENT, OWNER_USER },
+	{ "/access-token/v1/teams/*", "DELETE", pat_revoke, "DELETE", EP_TEAM_REVOKE, OWNER_TEAM },
+	{ "/access-token/v1/teams/*/rotate", "POST", pat_rotate, "POST", EP_ROTATE, OWNER_TEAM },
+	{ "/demo/whoami", "GET", demo_whoami, "GET", EP_DEMO, OWNER_USER },
 };
 
 /*
@@ -86,6 +87,7 @@ router_find(struct request *req, route_handler *handler)
 			continue;
 		matched = &routes[i];
 		req->endpoint = routes[i].endpoint;
+		req->owner_kind = routes[i].kind;
 		if (strcmp(routes[i].method, req->method) == 0) {
 			req->param = param;
 			*handler = routes[i].handler;

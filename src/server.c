@@ -26,6 +26,7 @@
 #include "alloc.h"
 #include "jwks.h"
 #include "log.h"
+#include "ended.h"
 #include "metrics.h"
 #include "response.h"
 
@@ -602,7 +603,7 @@ server_supervise(const char *config_path, struct config *cfg, int fd,
 	s.nslots = (size_t)workers;
 	s.slots = xcalloc(s.nslots, sizeof(*s.slots));
 	/* One set of counters for every worker: a scrape of any one sees all. */
-	if (metrics_share() == -1)
+	if (metrics_share() == -1 || ended_share() == -1)
 		log_msg(LVL_WARN, "event=metrics_private reason=\"mmap: %s\"",
 		    strerror(errno));
 

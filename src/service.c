@@ -17,6 +17,7 @@
 #include "cache.h"
 #include "alloc.h"
 #include "config.h"
+#include "ended.h"
 #include "identity.h"
 #include "log.h"
 #include "metrics.h"
@@ -171,6 +172,18 @@ svc_lookup(struct svc *svc, struct arena *a, const unsigned char hmac[32],
 	return db_pat_use(svc->db, a, hmac, addr, svc->policy.inactive_days, row);
 }
 
+static void
+svc_ended_id(void *arg, const char *id)
+{
+	cache_drop(((struct svc *)arg)->cache, id);
+}
+
+static void
+svc_ended_hmac(void *arg, const unsigned char *hmac)
+{
+	cache_drop_hmac(((struct svc *)arg)->cache, hmac);
+}
+
 /*
  * Before the cache answers: take in what was notified.  A new connection
  * may have missed notifications, and a lost one tells nothing: either way
@@ -183,6 +196,8 @@ svc_cache_ready(struct svc *svc)
 
 	if (svc->cache == NULL)
 		return 0;
+	/* What this supervisor's workers ended: known here before any notification. */
+	ended_take(svc_ended_id, svc_ended_hmac, svc);
 	gen = db_generation(svc->db);
 	if (gen != svc->cache_gen) {
 		cache_flush(svc->cache);
@@ -516,6 +531,8 @@ svc_revoke(struct svc *svc, struct arena *a, const struct principal *p,
 	else
 		e = db_pat_revoke(svc->db, a, id, c->email, NULL, 0, &who);
 	if (e == ERR_OK)
+		ended_id(id);
+	if (e == ERR_OK)
 		log_msg(LVL_INFO, "event=revoked id=%s kind=%s actor_via=%s", id,
 		    p->kind == OWNER_TEAM ? "team" : "user", who.via);
 	return e;
@@ -601,6 +618,8 @@ svc_rotate(struct svc *svc, struct arena *a, const struct principal *p,
 		return fault_set(f, e, NULL, "this token was rotated already; rotate "
 		    "its successor");
 	if (e == ERR_OK)
+		ended_id(id);
+	if (e == ERR_OK)
 		log_msg(LVL_INFO, "event=rotated id=%s successor=%s grace_s=%ld", id,
 		    m->id, grace_s);
 	return e;
@@ -639,8 +658,10 @@ svc_revoke_self(struct svc *svc, struct arena *a, const struct principal *p,
 
 	if (id == NULL)
 		return ERR_NOT_FOUND;
-	if ((e = db_pat_revoke(svc->db, a, id, NULL, NULL, 0, &who)) == ERR_OK)
+	if ((e = db_pat_revoke(svc->db, a, id, NULL, NULL, 0, &who)) == ERR_OK) {
+		ended_id(id);
 		log_msg(LVL_INFO, "event=revoked id=%s self=1 actor_via=%s", id, who.via);
+	}
 	return e;
 }
 
@@ -668,6 +689,8 @@ svc_report(struct svc *svc, struct arena *a, const char *const *tokens, size_t n
 	}
 	e = db_revoke_hmacs(svc->db, a, (const unsigned char (*)[32])hmacs, m, addr,
 	    revoked);
+	for (i = 0; e == ERR_OK && *revoked > 0 && i < m; i++)
+		ended_hmac(hmacs[i]);
 	OPENSSL_cleanse(hmacs, (n ? n : 1) * per * sizeof(*hmacs));
 	if (e == ERR_OK)
 		log_msg(LVL_INFO, "event=reported tokens=%zu revoked=%ld", n, *revoked);

@@ -226,6 +226,27 @@ def wait_for(predicate, seconds=10.0, step=0.1):
     return predicate()
 
 
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def listening(port, timeout=1):
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=timeout).close()
+        return True
+    except OSError:
+        return False
+
+
+def rss_kb(pid):
+    with open("/proc/%d/status" % pid) as f:
+        return int([line for line in f if line.startswith("VmRSS:")][0].split()[1])
+
+
 def healthy(port=None):
     try:
         return request("GET", "/pat/v1/health", port=port, timeout=5).status == 200

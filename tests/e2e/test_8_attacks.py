@@ -349,7 +349,7 @@ def test_two_authorization_headers_are_one_too_many():
 
 def test_a_query_string_never_becomes_options_under_cgi():
     """Apache passes a query string without "=" as argv (RFC 3875 4.4)."""
-    port = _free_port()
+    port = lib.free_port()
     for argv in (["--listen", "127.0.0.1:%d" % port, "--workers", "1"], ["--version"],
                  ["--config", "/etc/passwd"], ["--migrate"], ["--help"], ["-c", "/etc/passwd"],
                  ["--check-config"], ["bogus"]):
@@ -361,7 +361,7 @@ def test_a_query_string_never_becomes_options_under_cgi():
         head, _, body = p.stdout.partition(b"\r\n\r\n")
         assert head.startswith(b"Status: 200"), (argv, p.stdout[:200], p.stderr[:300])
         assert json.loads(body) == {"status": "ok", "database": "ok"}, (argv, body)
-        assert not _listening(port), argv
+        assert not lib.listening(port), argv
     # The configuration the web server named is used, not the client's.
     p = subprocess.run([BIN, "--config", "/nonexistent"],
                        env={"GATEWAY_INTERFACE": "CGI/1.1", "REQUEST_METHOD": "GET",
@@ -373,27 +373,12 @@ def test_a_query_string_never_becomes_options_under_cgi():
     assert b"/nonexistent/x" in p.stderr and b"/nonexistent/x" not in p.stdout
 
 
-def _free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
-def _listening(port):
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-        return True
-    except OSError:
-        return False
 
 
 # ------------------------------------------------------------------ memory after large answers
 
-def _rss_kb(pid):
-    with open("/proc/%d/status" % pid) as f:
-        return int([line for line in f if line.startswith("VmRSS:")][0].split()[1])
 
 
 def test_a_worker_gives_memory_back_after_large_lists():
@@ -409,13 +394,13 @@ def test_a_worker_gives_memory_back_after_large_lists():
     with Instance(workers=1) as inst:
         pid = inst.worker_pids()[0]
         inst.request({"SCRIPT_NAME": "/pat/v1/health"})
-        base = _rss_kb(pid)
+        base = lib.rss_kb(pid)
         for _ in range(20):
             r = inst.request({"SCRIPT_NAME": "/pat/v1", "HTTP_AUTHORIZATION": "Bearer " + ident},
                              timeout=30)
             assert r.status == 202 and len(r.json()) == 500
         assert len(r.body) > 100000
-        after = _rss_kb(pid)
+        after = lib.rss_kb(pid)
         lib.log("worker RSS %d KiB before, %d KiB after 20 lists of 500 (%d KiB each)"
                 % (base, after, len(r.body) // 1024))
         assert after - base < 1024, (base, after)

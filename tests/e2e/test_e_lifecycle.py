@@ -357,3 +357,97 @@ def test_a_row_found_under_an_old_pepper_is_rekeyed_to_the_current_one():
         assert request("GET", "/pat/v1/verify", token=tok).status == 401
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+# ------------------------------------------------------------------ expiry notices
+
+ADMIN = os.path.join(os.path.dirname(lib.BIN), "patgate-admin")
+MAILER = os.path.join(lib.ROOT, "conf", "expiry-notice-mail")
+
+
+def _notify(tmp, command, extra_env=None):
+    env = dict(os.environ, PATH=tmp + ":" + os.environ["PATH"],
+               PATGATE_EXPIRY_NOTICE_COMMAND=command, PATGATE_EXPIRY_NOTICE_DAYS="30,7,1",
+               **(extra_env or {}))
+    return lib.subprocess.Popen([ADMIN, "--config", CONFIG, "notify", "--json"], env=env,
+                                stdout=lib.subprocess.PIPE, stderr=lib.subprocess.PIPE,
+                                text=True)
+
+
+def _fake_sendmail(tmp):
+    """A sendmail that records each mail it is given, one file each."""
+    path = os.path.join(tmp, "sendmail")
+    with open(path, "w") as f:
+        f.write('#!/bin/sh\nf=$(mktemp "%s/mail.XXXXXX")\ncat > "$f"\n' % tmp)
+    os.chmod(path, 0o755)
+
+
+def _mails(tmp):
+    out = []
+    for name in sorted(os.listdir(tmp)):
+        if name.startswith("mail."):
+            with open(os.path.join(tmp, name)) as f:
+                out.append(f.read())
+    return out
+
+
+def test_expiry_notices_are_sent_once_each_even_by_overlapping_runs():
+    tmp = tempfile.mkdtemp(prefix="patgate-notice-")
+    try:
+        _fake_sendmail(tmp)
+        # Start from a clean slate: notices only for this test's tokens.
+        sql("INSERT INTO expiry_notice (token_id, window_days) SELECT id, w FROM pat, "
+            "unnest(ARRAY[30, 7, 1]) AS w WHERE revoked_at IS NULL AND expires_at > now() "
+            "ON CONFLICT DO NOTHING")
+        email = unique_email("notice")
+        ident = id_token(email, "Nora")
+        soon, soon_id, _ = new_pat(ident, days=1, description="soon")
+        sql("UPDATE pat SET expires_at = now() + interval '12 hours' WHERE id = '%s'"
+            % soon_id)
+        week, week_id, _ = new_pat(ident, days=5, description="this week")
+        later, later_id, _ = new_pat(ident, days=90, description="not yet")
+        runs = [_notify(tmp, MAILER) for _ in range(4)]
+        outs = [p.communicate(timeout=60) for p in runs]
+        assert all(p.returncode == 0 for p in runs), outs
+        sent = [n for out, _ in outs for n in json.loads(out)]
+        ids = sorted((n["tokenId"], n["window"]) for n in sent)
+        assert ids == sorted([(soon_id, 1), (week_id, 7)]), ids
+        mails = _mails(tmp)
+        assert len(mails) == 2, mails
+        assert all(("To: %s" % email) in m for m in mails), mails
+        assert any('"soon"' in m and soon_id in m for m in mails)
+        # Nothing again on the next run, until the next window comes.
+        p = _notify(tmp, MAILER)
+        out, err = p.communicate(timeout=60)
+        assert p.returncode == 0 and json.loads(out) == [], (out, err)
+        sql("UPDATE pat SET expires_at = now() + interval '20 hours' WHERE id = '%s'" % week_id)
+        p = _notify(tmp, MAILER)
+        out, _ = p.communicate(timeout=60)
+        assert [(n["tokenId"], n["window"]) for n in json.loads(out)] == [(week_id, 1)]
+        assert later_id not in "".join(_mails(tmp))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def test_an_expiry_notice_that_fails_is_tried_again():
+    tmp = tempfile.mkdtemp(prefix="patgate-notice-")
+    try:
+        _fake_sendmail(tmp)
+        sql("INSERT INTO expiry_notice (token_id, window_days) SELECT id, w FROM pat, "
+            "unnest(ARRAY[30, 7, 1]) AS w WHERE revoked_at IS NULL AND expires_at > now() "
+            "ON CONFLICT DO NOTHING")
+        _, tid, _ = new_pat(days=3, description="flaky mail")
+        p = _notify(tmp, "cat > /dev/null; exit 1")
+        out, err = p.communicate(timeout=60)
+        assert p.returncode == 1 and json.loads(out)[0]["sent"] is False, (out, err)
+        assert "expiry_notice_failed" in err
+        p = _notify(tmp, MAILER)
+        out, _ = p.communicate(timeout=60)
+        assert p.returncode == 0 and [n["tokenId"] for n in json.loads(out)] == [tid]
+        assert len(_mails(tmp)) == 1
+        # Without a command or a webhook, notify says what is missing.
+        p = lib.subprocess.run([ADMIN, "--config", CONFIG, "notify"], capture_output=True,
+                               text=True)
+        assert p.returncode == 1 and "expiry_notice_command" in p.stderr, p.stderr
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)

@@ -45,7 +45,7 @@ def test_checks_seen_before_are_answered_from_the_cache():
 
 
 def test_a_revocation_reaches_every_worker_before_its_next_answer():
-    for how in ("api", "sql", "admin-style sql function"):
+    for how in ["api"] * 10 + ["sql", "admin-style sql function"]:
         tok, tid, ident = new_pat()
         assert _verifies(tok, 100) == [200] * 100      # every worker has it cached
         if how == "api":
@@ -104,9 +104,6 @@ def test_metrics_only_for_the_addresses_allowed():
     assert r.status == 405 and r.header("Allow") == "GET", r
 
 
-def _rss_kb(pid):
-    with open("/proc/%d/status" % pid) as f:
-        return int([line for line in f if line.startswith("VmRSS:")][0].split()[1])
 
 
 def test_a_full_cache_is_bounded_and_small():
@@ -119,7 +116,7 @@ def test_a_full_cache_is_bounded_and_small():
     with Instance(workers=1, env={"PATGATE_MAX_TOKENS_PER_USER": "5000"}) as inst:
         pid = inst.worker_pids()[0]
         inst.request({"SCRIPT_NAME": "/pat/v1/health"})
-        base = _rss_kb(pid)
+        base = lib.rss_kb(pid)
         made = []
         for i in range(1100):
             r = inst.request({"REQUEST_METHOD": "POST", "SCRIPT_NAME": "/pat/v1",
@@ -131,7 +128,7 @@ def test_a_full_cache_is_bounded_and_small():
         for tok in made + toks:
             assert inst.request({"SCRIPT_NAME": "/pat/v1/verify",
                                  "HTTP_AUTHORIZATION": "Bearer " + tok}).status == 200
-        full = _rss_kb(pid)
+        full = lib.rss_kb(pid)
         m = inst.request({"SCRIPT_NAME": "/pat/v1/metrics"}).body.decode()
         evictions = float(re.search(r"^patgate_verify_cache_evictions_total (\S+)$", m,
                                     re.M).group(1))

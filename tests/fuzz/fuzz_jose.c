@@ -41,7 +41,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static struct arena a;
 	static struct jose j;
 	const char *token = (const char *)data;
-	struct token_keys tkeys;
+	struct token_keys tkeys = { 0 };	/* no previous secrets or peppers */
 	struct jose_parts parts;
 	struct jose_claims claims;
 	const char *jti;
