@@ -5,8 +5,8 @@
  *
  * Entries sit in one array, found through an open-addressed table of
  * indexes by HMAC, and kept in least-recently-used order on a list; each
- * holds a copy of its row's strings in one allocation, counted against a
- * byte budget, so that a full cache has a fixed size.
+ * holds what a check answers in a fixed-size record, so that a full cache
+ * has a fixed size and using it allocates nothing.
  */
 #include "cache.h"
 #include "metrics.h"
@@ -19,21 +19,28 @@
 #define CACHE_EMPTY	UINT32_MAX
 #define CACHE_TOUCH_MS	60000		/* a use is recorded at most this often */
 
+#define CACHE_TEXT	240		/* an identity that needs more is not kept */
+
+/*
+ * A check as small as it can be kept: only what a check answers.  The
+ * strings are packed in text, NUL after each: id, email, name, group (empty
+ * for a PAT), then each of the groups.
+ */
 struct cache_entry {
 	unsigned char	 hmac[32];
-	int		 used;
 	uint32_t	 prev, next;	/* LRU: head is the newest */
 	int64_t		 at_ms;		/* when it was checked against the database */
 	int64_t		 touched_ms;	/* when its use was last recorded */
-	struct pat_row	 row;		/* strings point into text */
-	char		*text;
-	size_t		 size;		/* bytes of text */
+	int64_t		 expires_ms, grace_ms;
+	unsigned char	 used, has_expires, rotated, is_team;
+	uint16_t	 ngroups;
+	char		 text[CACHE_TEXT];
 };
 
 struct cache {
 	struct cache_entry	*e;
 	uint32_t		*slots;		/* open addressing: index into e */
-	size_t			 n, nslots, count, bytes, max_bytes;
+	size_t			 n, nslots, count;
 	uint32_t		 head, tail;
 	uint32_t		*free;		/* a stack of unused entries */
 	size_t			 nfree;
@@ -42,7 +49,7 @@ struct cache {
 };
 
 struct cache *
-cache_new(size_t entries, size_t bytes, int64_t max_age_ms)
+cache_new(size_t entries, int64_t max_age_ms)
 {
 	struct cache *c;
 	size_t i;
@@ -62,7 +69,6 @@ cache_new(size_t entries, size_t bytes, int64_t max_age_ms)
 	for (i = 0; i < c->nslots; i++)
 		c->slots[i] = CACHE_EMPTY;
 	c->head = c->tail = CACHE_EMPTY;
-	c->max_bytes = bytes;
 	c->max_age_ms = max_age_ms;
 	return c;
 }
@@ -135,10 +141,6 @@ cache_remove(struct cache *c, uint32_t i)
 		}
 	}
 	OPENSSL_cleanse(x->hmac, sizeof(x->hmac));
-	c->bytes -= x->size;
-	free(x->text);
-	x->text = NULL;
-	x->size = 0;
 	x->used = 0;
 	c->free[c->nfree++] = i;
 	c->count--;
@@ -166,16 +168,17 @@ cache_flush(struct cache *c)
 	c->stats.flushes++;
 }
 
-/* Copy s into the entry's text at *p. */
-static const char *
-cache_copy(char **p, const char *s)
+/* Append s and its NUL to the entry's text: 0 when it does not fit. */
+static int
+cache_pack(char **p, char *end, const char *s)
 {
-	char *d = *p;
+	size_t n = strlen(s) + 1;
 
-	if (s == NULL)
-		return NULL;
-	*p = stpcpy(d, s) + 1;
-	return d;
+	if ((size_t)(end - *p) < n)
+		return 0;
+	memcpy(*p, s, n);
+	*p += n;
+	return 1;
 }
 
 void
@@ -183,55 +186,58 @@ cache_put(struct cache *c, const unsigned char hmac[32], int64_t now_ms,
     const struct pat_row *r)
 {
 	struct cache_entry *x;
-	size_t s, size = 0, i;
+	char *p, *end;
+	size_t s, i;
 	uint32_t k;
-	char *p;
+	int fits;
 
 	if (c == NULL)
 		return;
-	size += strlen(r->id) + strlen(r->email) + strlen(r->name) + 3;
-	size += (r->group ? strlen(r->group) : 0) + 1;
-	for (i = 0; i < r->ngroups; i++)
-		size += strlen(r->groups[i]) + 1 + sizeof(char *);
-	size += sizeof(char *);
-	if (size > c->max_bytes / 8)
-		return;		/* a huge identity is not worth the room */
 	s = cache_find(c, hmac);
 	if (c->slots[s] != CACHE_EMPTY)
 		cache_remove(c, c->slots[s]);
-	while (c->count > 0 && (c->count == c->n || c->bytes + size > c->max_bytes)) {
+	if (c->count == c->n) {
 		cache_remove(c, c->tail);
 		c->stats.evictions++;
 		metrics_count(M_CACHE_EVICTIONS);
 	}
-	if (c->nfree == 0)
-		return;
 	k = c->free[c->nfree - 1];
 	x = &c->e[k];
 	memset(x, 0, sizeof(*x));
-	if ((x->text = malloc(size)) == NULL)
-		return;
+	p = x->text;
+	end = x->text + sizeof(x->text);
+	fits = cache_pack(&p, end, r->id) && cache_pack(&p, end, r->email) &&
+	    cache_pack(&p, end, r->name) &&
+	    cache_pack(&p, end, r->group != NULL ? r->group : "");
+	for (i = 0; fits && i < r->ngroups; i++)
+		fits = cache_pack(&p, end, r->groups[i]);
+	if (!fits || r->ngroups > UINT16_MAX)
+		return;		/* a very large identity is not worth the room */
 	c->nfree--;
 	memcpy(x->hmac, hmac, 32);
 	x->used = 1;
 	x->at_ms = now_ms;
 	x->touched_ms = now_ms;		/* the lookup that found it recorded the use */
-	x->size = size;
-	x->row = *r;
-	/* The group array first, pointer-aligned, then the strings. */
-	x->row.groups = (const char **)(void *)x->text;
-	p = x->text + (r->ngroups + 1) * sizeof(char *);
-	for (i = 0; i < r->ngroups; i++)
-		x->row.groups[i] = cache_copy(&p, r->groups[i]);
-	x->row.id = cache_copy(&p, r->id);
-	x->row.email = cache_copy(&p, r->email);
-	x->row.name = cache_copy(&p, r->name);
-	x->row.group = cache_copy(&p, r->group);
-	x->row.description = x->row.updated_by = x->row.rotated_to = NULL;
+	x->expires_ms = r->expires_ms;
+	x->has_expires = (unsigned char)r->has_expires;
+	x->rotated = (unsigned char)r->rotated;
+	x->grace_ms = r->grace_ms;
+	x->is_team = r->group != NULL;
+	x->ngroups = (uint16_t)r->ngroups;
 	c->slots[cache_find(c, hmac)] = k;
 	cache_link_head(c, k);
 	c->count++;
-	c->bytes += size;
+}
+
+/* The next packed string of an entry, copied into the arena. */
+static const char *
+cache_unpack(const char **p, struct arena *a)
+{
+	size_t n = strlen(*p);
+	const char *s = arena_strndup(a, *p, n);
+
+	*p += n + 1;
+	return s;
 }
 
 int
@@ -239,7 +245,7 @@ cache_get(struct cache *c, const unsigned char hmac[32], int64_t now_ms,
     struct arena *a, struct pat_row *r)
 {
 	struct cache_entry *x;
-	const char **groups;
+	const char **groups, *p;
 	size_t s;
 
 	if (c == NULL)
@@ -259,21 +265,26 @@ cache_get(struct cache *c, const unsigned char hmac[32], int64_t now_ms,
 	}
 	cache_unlink(c, c->slots[s]);
 	cache_link_head(c, c->slots[s]);
-	*r = x->row;
 	/* The caller's arena keeps what it reads past the next eviction. */
-	if ((groups = arena_alloc(a, (x->row.ngroups + 1) * sizeof(*groups))) == NULL)
+	memset(r, 0, sizeof(*r));
+	p = x->text;
+	if ((groups = arena_alloc(a, (x->ngroups + 1u) * sizeof(*groups))) == NULL ||
+	    (r->id = cache_unpack(&p, a)) == NULL ||
+	    (r->email = cache_unpack(&p, a)) == NULL ||
+	    (r->name = cache_unpack(&p, a)) == NULL ||
+	    (r->group = cache_unpack(&p, a)) == NULL)
 		return 0;
-	for (size_t i = 0; i < x->row.ngroups; i++)
-		if ((groups[i] = arena_strndup(a, x->row.groups[i],
-		    strlen(x->row.groups[i]))) == NULL)
+	if (!x->is_team)
+		r->group = NULL;
+	for (size_t i = 0; i < x->ngroups; i++)
+		if ((groups[i] = cache_unpack(&p, a)) == NULL)
 			return 0;
 	r->groups = groups;
-	if ((r->id = arena_strndup(a, x->row.id, strlen(x->row.id))) == NULL ||
-	    (r->email = arena_strndup(a, x->row.email, strlen(x->row.email))) == NULL ||
-	    (r->name = arena_strndup(a, x->row.name, strlen(x->row.name))) == NULL ||
-	    (x->row.group != NULL && (r->group = arena_strndup(a, x->row.group,
-	    strlen(x->row.group))) == NULL))
-		return 0;
+	r->ngroups = x->ngroups;
+	r->expires_ms = x->expires_ms;
+	r->has_expires = x->has_expires;
+	r->rotated = x->rotated;
+	r->grace_ms = x->grace_ms;
 	c->stats.hits++;
 	metrics_count(M_CACHE_HITS);
 	return 1;
@@ -285,7 +296,7 @@ cache_drop(struct cache *c, const char *id)
 	if (c == NULL)
 		return;
 	for (uint32_t i = c->head; i != CACHE_EMPTY; i = c->e[i].next)
-		if (strcmp(c->e[i].row.id, id) == 0) {
+		if (strcmp(c->e[i].text, id) == 0) {	/* the id comes first */
 			cache_remove(c, i);
 			c->stats.drops++;
 			return;

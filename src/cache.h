@@ -19,7 +19,7 @@ struct cache_stats {
 };
 
 /* NULL when entries is 0 (the cache is off). */
-struct cache	*cache_new(size_t entries, size_t bytes, int64_t max_age_ms);
+struct cache	*cache_new(size_t entries, int64_t max_age_ms);
 void		 cache_free(struct cache *);
 /*
  * The row of a token checked before, copied into the arena, if it is still

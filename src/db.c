@@ -21,6 +21,7 @@ enum db_stmt {
 	ST_PING, ST_INSERT, ST_LIST, ST_TEAM_LIST, ST_GET, ST_REVOKE, ST_USE,
 	ST_AUDIT_OWNER, ST_AUDIT_TOKEN, ST_ADMIN_LIST, ST_REVOKE_OWNER, ST_PURGE,
 	ST_GET_ID, ST_ROTATE, ST_REUSE, ST_REVOKE_HMACS, ST_REKEY, ST_TOUCH, ST_LOOKUP,
+	ST_WAL,
 	ST_NOTICE_CLAIM, ST_NOTICE_RELEASE, ST__COUNT
 };
 
@@ -74,6 +75,7 @@ static enum error	db_true_or_limit(PGresult *);
 static enum error	db_true_or_not_found(PGresult *);
 static enum error	db_rotated(PGresult *);
 static enum error	db_count(struct db *, int, const char *const *, long *);
+static int64_t		db_int(PGresult *, int, int, int *);
 
 /*
  * Every statement patgate runs.  Each is marked a read or a write, so that
@@ -188,6 +190,11 @@ static const struct {
 	    "SELECT count(pat_touch(t.id::uuid, nullif(t.addr, ''))) FROM "
 	    "unnest(string_to_array($1, ','), string_to_array($2, ',')) AS t(id, addr)",
 	    2, 1, 1, NULL },
+	/* Where the node's WAL is: a standby's replayed, a primary's written. */
+	[ST_WAL] = { "wal_position",
+	    "SELECT pg_is_in_recovery(), ((CASE WHEN pg_is_in_recovery() "
+	    "THEN coalesce(pg_last_wal_replay_lsn(), '0/0') ELSE pg_current_wal_lsn() END) "
+	    "- '0/0'::pg_lsn)::int8", 0, 1, 0, NULL },
 };
 
 /*
@@ -206,8 +213,10 @@ struct db {
 	struct timespec	 inflight_deadline;
 	int		 kept;		/* an outcome waits in kept_err */
 	enum error	 kept_err;
-	const char	*listen;	/* the channel each connection listens on */
+	char		 listen[128];	/* "LISTEN a; LISTEN b" on each connection */
+	int		 commit_unknown; /* the server gave up waiting for a standby */
 	unsigned long	 generation;	/* counts the connections made */
+	int64_t		 connected_ms;	/* monotonic: when this one listened */
 };
 
 struct db *
@@ -241,12 +250,21 @@ db_log_error(const char *event, const char *msg)
 	    log_clean(clean, sizeof(clean), msg));
 }
 
-/* Route the server's notices (such as "terminating connection") to our log. */
+/*
+ * Route the server's notices (such as "terminating connection") to our log.
+ * One says that a COMMIT stopped waiting for the synchronous standby (a
+ * cancel, or the server shutting down): it committed here but may be lost
+ * in a failover, so the write it ends is not answered as a success.
+ */
 static void
-db_notice(void *arg, const char *message)
+db_notice(void *arg, const PGresult *res)
 {
-	(void)arg;
-	db_log_error("db_notice", message);
+	struct db *db = arg;
+	const char *msg = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+
+	if (msg != NULL && strstr(msg, "synchronous replication") != NULL)
+		db->commit_unknown = 1;
+	db_log_error("db_notice", PQresultErrorMessage(res));
 }
 
 static PGconn *
@@ -294,7 +312,7 @@ db_connect(struct db *db)
 	    now.tv_nsec < db->retry_at.tv_nsec))
 		return db->failed;
 	db->conn = db_open(db->conninfo);
-	PQsetNoticeProcessor(db->conn, db_notice, NULL);
+	PQsetNoticeReceiver(db->conn, db_notice, db);
 	if (PQstatus(db->conn) != CONNECTION_OK) {
 		db_log_error("db_unreachable", PQerrorMessage(db->conn));
 		e = ERR_UNAVAILABLE;
@@ -305,10 +323,13 @@ db_connect(struct db *db)
 	/*
 	 * Every statement here is an index lookup, whose generic plan is right
 	 * for any parameter; left to itself the server may plan some anew on
-	 * every execution.
+	 * every execution.  A statement_timeout set for the role would cancel
+	 * a COMMIT waiting for the synchronous standby, committed but maybe
+	 * not replicated: patgate's own deadline (DB_TIMEOUT_S) answers 503
+	 * instead and leaves the server to finish.
 	 */
-	res = PQexecParams(db->conn, "SET plan_cache_mode = force_generic_plan",
-	    0, NULL, NULL, NULL, NULL, 0);
+	res = PQexec(db->conn, "SET plan_cache_mode = force_generic_plan; "
+	    "SET statement_timeout = 0");
 	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 		db_log_error("db_setup_failed", PQresultErrorMessage(res));
 		e = PQstatus(db->conn) == CONNECTION_OK ? ERR_INTERNAL : ERR_UNAVAILABLE;
@@ -328,11 +349,8 @@ db_connect(struct db *db)
 		}
 		PQclear(res);
 	}
-	if (db->listen != NULL) {
-		char sql[80];
-
-		snprintf(sql, sizeof(sql), "LISTEN %s", db->listen);
-		res = PQexec(db->conn, sql);
+	if (db->listen[0] != '\0') {
+		res = PQexec(db->conn, db->listen);
 		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
 			db_log_error("db_listen_failed", PQresultErrorMessage(res));
 			e = PQstatus(db->conn) == CONNECTION_OK ? ERR_INTERNAL :
@@ -343,6 +361,8 @@ db_connect(struct db *db)
 		PQclear(res);
 	}
 	/* Whatever was notified while no connection listened is lost: say so. */
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	db->connected_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
 	if (db->generation++ > 0)
 		metrics_count(M_DB_RECONNECTS);
 	log_msg(LVL_INFO, "event=db_connected");
@@ -410,6 +430,17 @@ db_failure(struct db *db, PGresult *res)
 	if (state != NULL && (strncmp(state, "08", 2) == 0 ||
 	    strncmp(state, "53", 2) == 0 || strncmp(state, "57P", 3) == 0))
 		return ERR_UNAVAILABLE;
+	/*
+	 * A node that is (or has become) a standby: a write connection found
+	 * the primary at connect time, and the primary changed since.  Drop it:
+	 * the next statement connects to the one that takes writes now.
+	 */
+	if (state != NULL && strcmp(state, "25006") == 0) {
+		log_msg(LVL_WARN, "event=db_read_only action=reconnect");
+		PQfinish(db->conn);
+		db->conn = NULL;
+		return ERR_UNAVAILABLE;
+	}
 	if (state != NULL && (strcmp(state, "42P01") == 0 ||
 	    strcmp(state, "42703") == 0))
 		return ERR_SCHEMA;
@@ -479,6 +510,14 @@ db_wait(struct db *db, const struct timespec *deadline, int *timed_out)
 static enum error
 db_outcome(struct db *db, enum db_stmt st, PGresult *res, int timed_out)
 {
+	int unknown = db->commit_unknown;
+
+	db->commit_unknown = 0;
+	if (unknown && db_stmts[st].write) {
+		log_msg(LVL_WARN, "event=db_commit_unknown statement=%s "
+		    "reason=\"the synchronous standby may not have it\"", db_stmts[st].name);
+		return ERR_UNAVAILABLE;
+	}
 	if (PQresultStatus(res) == PGRES_TUPLES_OK ||
 	    PQresultStatus(res) == PGRES_COMMAND_OK)
 		return ERR_OK;
@@ -587,7 +626,44 @@ db_exec(struct db *db, enum db_stmt st, const char *const *values,
 void
 db_listen(struct db *db, const char *channel)
 {
-	db->listen = channel;
+	size_t n = strlen(db->listen);
+
+	if (strstr(db->listen, channel) == NULL)
+		snprintf(db->listen + n, sizeof(db->listen) - n, "%sLISTEN %s",
+		    n > 0 ? "; " : "", channel);
+}
+
+int64_t
+db_connected_ms(const struct db *db)
+{
+	return db_generation(db) != 0 ? db->connected_ms : 0;
+}
+
+void
+db_disconnect(struct db *db)
+{
+	db_settle(db);
+	PQfinish(db->conn);
+	db->conn = NULL;
+}
+
+enum error
+db_wal_position(struct db *db, int *standby, int64_t *lsn)
+{
+	PGresult *res;
+	enum error e;
+	int present;
+
+	if ((e = db_exec(db, ST_WAL, NULL, NULL, NULL, &res)) != ERR_OK)
+		return e;
+	if (PQntuples(res) != 1 || PQgetlength(res, 0, 0) != 1) {
+		PQclear(res);
+		return ERR_INTERNAL;
+	}
+	*standby = PQgetvalue(res, 0, 0)[0] == 1;
+	*lsn = db_int(res, 0, 1, &present);
+	PQclear(res);
+	return present ? ERR_OK : ERR_INTERNAL;
 }
 
 unsigned long
@@ -598,7 +674,7 @@ db_generation(const struct db *db)
 }
 
 int
-db_notifies(struct db *db, void (*cb)(void *, const char *), void *arg)
+db_notifies(struct db *db, void (*cb)(void *, const char *, const char *), void *arg)
 {
 	struct pollfd pfd;
 	PGnotify *n;
@@ -612,7 +688,7 @@ db_notifies(struct db *db, void (*cb)(void *, const char *), void *arg)
 		if (PQconsumeInput(db->conn) != 1 || PQstatus(db->conn) != CONNECTION_OK)
 			return -1;
 	while ((n = PQnotifies(db->conn)) != NULL) {
-		cb(arg, n->extra);
+		cb(arg, n->relname, n->extra);
 		PQfreemem(n);
 	}
 	return 0;

@@ -53,15 +53,25 @@ struct pat_new {
 /* Never fails: the connection is made on first use, and remade after it breaks. */
 struct db	*db_new(const char *conninfo);
 void		 db_free(struct db *);
-/* LISTEN on channel (a constant) on every connection made from now on. */
+/* LISTEN on channel (a constant) too on every connection made from now on. */
 void		 db_listen(struct db *, const char *channel);
+/* When (CLOCK_MONOTONIC, ms) the connection was made; 0: none.  LISTEN holds since. */
+int64_t		 db_connected_ms(const struct db *);
+/* Close the connection: the next statement connects anew (to another host, maybe). */
+void		 db_disconnect(struct db *);
+/*
+ * Is the node a standby, and its WAL position: a standby's replayed, a
+ * primary's written, in bytes.
+ */
+enum error	 db_wal_position(struct db *, int *standby, int64_t *lsn);
 /* Which connection this is (0: none): a new one may have missed notifications. */
 unsigned long	 db_generation(const struct db *);
 /*
  * Read what has arrived without waiting, and give each notification's
  * payload to cb.  -1 when the connection is gone (nothing can be known).
  */
-int		 db_notifies(struct db *, void (*cb)(void *, const char *), void *arg);
+int		 db_notifies(struct db *, void (*cb)(void *, const char *channel,
+		    const char *payload), void *arg);
 /* Connect if needed; ERR_UNAVAILABLE or ERR_SCHEMA when that cannot be done. */
 enum error	 db_ready(struct db *);
 enum error	 db_ping(struct db *);

@@ -40,6 +40,10 @@ static const struct {
 	    "Connections made to PostgreSQL after the first." },
 	[M_WORKER_RESTARTS] = { "patgate_worker_restarts_total",
 	    "Workers that died and were started again." },
+	[M_STANDBY_READS] = { "patgate_standby_reads_total",
+	    "Checks, lists and gets answered by the standby (read_database_url)." },
+	[M_STANDBY_TO_PRIMARY] = { "patgate_standby_to_primary_total",
+	    "Reads for the standby sent to the primary: it may not have a change yet, lags, or is down." },
 };
 
 static const int metric_statuses[] = {

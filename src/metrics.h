@@ -19,7 +19,8 @@ enum metric_endpoint {
 
 enum metric_counter {
 	M_CACHE_HITS, M_CACHE_MISSES, M_CACHE_EVICTIONS, M_NOTIFICATIONS,
-	M_DB_ERRORS, M_DB_RECONNECTS, M_WORKER_RESTARTS, M__COUNT
+	M_DB_ERRORS, M_DB_RECONNECTS, M_WORKER_RESTARTS, M_STANDBY_READS,
+	M_STANDBY_TO_PRIMARY, M__COUNT
 };
 
 /* Before the workers are forked: the counters become shared with them. */

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
 #include <netdb.h>
 #include <pwd.h>
 #include <signal.h>
@@ -59,11 +60,28 @@ server_systemd_fd(void)
 	return 3;
 }
 
+/*
+ * Look the user up in /etc/passwd itself first, and only then through NSS:
+ * an NSS module (systemd's, LDAP's) loaded into every worker costs each of
+ * them its pages, for a name that is local almost always.
+ */
 static int
 server_user(const char *user, uid_t *uid, gid_t *gid, char *err, size_t errsz)
 {
-	struct passwd *pw;
+	struct passwd *pw = NULL;
+	FILE *f;
 
+	if ((f = fopen("/etc/passwd", "re")) != NULL) {
+		while ((pw = fgetpwent(f)) != NULL && strcmp(pw->pw_name, user) != 0)
+			;
+		if (pw != NULL) {
+			*uid = pw->pw_uid;
+			*gid = pw->pw_gid;
+		}
+		fclose(f);
+		if (pw != NULL)
+			return 0;
+	}
 	if ((pw = getpwnam(user)) == NULL) {
 		snprintf(err, errsz, "user: no such user \"%s\"", user);
 		return -1;
@@ -71,6 +89,28 @@ server_user(const char *user, uid_t *uid, gid_t *gid, char *err, size_t errsz)
 	*uid = pw->pw_uid;
 	*gid = pw->pw_gid;
 	return 0;
+}
+
+/* The user's groups from /etc/group, as initgroups would give them; -1: ask NSS. */
+static int
+server_groups(const char *user, gid_t gid)
+{
+	gid_t groups[NGROUPS_MAX];
+	struct group *gr;
+	size_t n = 0;
+	FILE *f;
+
+	if ((f = fopen("/etc/group", "re")) == NULL)
+		return -1;
+	groups[n++] = gid;
+	while ((gr = fgetgrent(f)) != NULL && n < NGROUPS_MAX)
+		for (char **m = gr->gr_mem; *m != NULL; m++)
+			if (strcmp(*m, user) == 0 && gr->gr_gid != gid) {
+				groups[n++] = gr->gr_gid;
+				break;
+			}
+	fclose(f);
+	return setgroups(n, groups);
 }
 
 static int
@@ -183,7 +223,8 @@ server_drop_privileges(const char *user, char *err, size_t errsz)
 		return 0;
 	if (server_user(user, &uid, &gid, err, errsz) == -1)
 		return -1;
-	if (initgroups(user, gid) == -1 || setgid(gid) == -1 || setuid(uid) == -1 ||
+	if ((server_groups(user, gid) == -1 && initgroups(user, gid) == -1) ||
+	    setgid(gid) == -1 || setuid(uid) == -1 ||
 	    (uid != 0 && setuid(0) != -1)) {
 		snprintf(err, errsz, "user: cannot become \"%s\": %s", user,
 		    strerror(errno));

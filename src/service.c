@@ -21,6 +21,7 @@
 #include "identity.h"
 #include "log.h"
 #include "metrics.h"
+#include "standby.h"
 #include "uuid.h"
 
 static const char *const principal_vias[] = {
@@ -68,92 +69,110 @@ svc_init(struct svc *svc, struct db *db, const struct token_keys *keys,
 void
 svc_cache(struct svc *svc, size_t entries, long max_age_s)
 {
-	/* About 500 bytes an entry: a full cache stays well under a megabyte. */
-	if ((svc->cache = cache_new(entries, entries * 512, max_age_s * 1000)) != NULL)
+	/* About 340 bytes an entry: 1024 of them take a third of a megabyte. */
+	if ((svc->cache = cache_new(entries, max_age_s * 1000)) != NULL)
 		db_listen(svc->db, SVC_CHANNEL);
 }
 
-#define SVC_RECENT_MS	(5 * 60 * 1000)	/* longer than any standby should lag */
+#define SVC_OWNERS	"patgate_owner"
 
 void
 svc_standby(struct svc *svc, struct db *read, int verify_on_standby)
 {
 	svc->db_read = read;
 	svc->verify_on_standby = verify_on_standby;
-	if (read != NULL && verify_on_standby) {
-		svc->recent = xcalloc(SVC_RECENT_MAX, sizeof(*svc->recent));
+	if (read != NULL) {
+		svc->standby = standby_new(svc->db, read);
 		db_listen(svc->db, SVC_CHANNEL);
+		db_listen(svc->db, SVC_OWNERS);
 	}
 }
 
-/* A notification: "<event>:<token id>" (sql/0007).  Only "created" ends nothing. */
+/*
+ * A notification: "<event>:<token id>" (sql/0007) or, of an owner,
+ * "user:<email>" or "team:<group>" (sql/0012).  Only "created" ends nothing.
+ */
 static void
-svc_notified(void *arg, const char *payload)
+svc_notified(void *arg, const char *channel, const char *payload)
 {
 	struct svc *svc = arg;
 	const char *colon = strchr(payload, ':');
 
-	svc->notified++;
 	metrics_count(M_NOTIFICATIONS);
-	if (colon == NULL || strncmp(payload, "created:", 8) == 0)
+	if (strcmp(channel, SVC_OWNERS) == 0) {
+		if (svc->standby != NULL)
+			standby_heard(svc->standby, payload);
 		return;
-	cache_drop(svc->cache, colon + 1);
-	if (svc->recent != NULL) {
-		snprintf(svc->recent[svc->recent_next].id, sizeof(svc->recent[0].id),
-		    "%s", colon + 1);
-		svc->recent[svc->recent_next].at_ms = token_now_ms();
-		svc->recent_next = (svc->recent_next + 1) % SVC_RECENT_MAX;
-		if (svc->nrecent < SVC_RECENT_MAX)
-			svc->nrecent++;
 	}
+	if (colon == NULL)
+		return;
+	if (svc->standby != NULL)
+		standby_heard(svc->standby, colon + 1);
+	if (strncmp(payload, "created:", 8) == 0)
+		return;
+	svc->notified++;
+	cache_drop(svc->cache, colon + 1);
 }
 
-/* Take in the primary's notifications; 0 when none can be trusted. */
-static int
+/*
+ * Take in the primary's notifications before a standby is asked: a change
+ * it tells of may not have reached the standby yet.
+ */
+static void
 svc_listening(struct svc *svc)
 {
 	unsigned long gen;
 
-	/* Connect to the primary if need be: only it tells of revocations. */
+	/* Connect to the primary if need be: only it tells of changes. */
 	if ((gen = db_generation(svc->db)) == 0 && db_ready(svc->db) == ERR_OK)
 		gen = db_generation(svc->db);
-	if (gen != svc->recent_gen) {
-		svc->recent_gen = gen;
-		svc->listening_since_ms = gen != 0 ? token_now_ms() : 0;
-	}
 	if (gen != 0 && db_notifies(svc->db, svc_notified, svc) == -1)
-		svc->listening_since_ms = svc->recent_gen = 0;
-	return svc->listening_since_ms != 0;
+		gen = 0;
+	if (gen != svc->standby_gen) {
+		svc->standby_gen = gen;
+		standby_listening(svc->standby, gen != 0 ? db_connected_ms(svc->db) : 0);
+	}
 }
 
-/* Was this token notified lately (or could it have been, unheard)? */
+/* May the standby answer a read of prefix and key (see standby_may)? */
 static int
-svc_recent(const struct svc *svc, const char *id, int64_t now)
+svc_standby_may(struct svc *svc, const char *prefix, const char *key)
 {
-	if (svc->listening_since_ms == 0 || now - svc->listening_since_ms < SVC_RECENT_MS)
-		return 1;
-	for (size_t i = 0; i < svc->nrecent; i++)
-		if (now - svc->recent[i].at_ms < SVC_RECENT_MS &&
-		    strcmp(svc->recent[i].id, id) == 0)
-			return 1;
-	return 0;
+	if (svc->standby == NULL)
+		return 0;
+	svc_listening(svc);
+	return standby_may(svc->standby, prefix, key);
+}
+
+/* Count where a read for the standby went; e is what the standby answered. */
+static int
+svc_standby_answered(struct svc *svc, enum error e)
+{
+	int ok = e != ERR_UNAVAILABLE && standby_same(svc->standby);
+
+	metrics_count(ok ? M_STANDBY_READS : M_STANDBY_TO_PRIMARY);
+	return ok;
 }
 
 /*
  * The lookup of a check: the primary's, which also records the use; or a
- * standby's, confirmed on the primary when the standby may not know yet.
+ * standby's, when it has caught up with every change to the token notified.
  */
 static enum error
 svc_lookup(struct svc *svc, struct arena *a, const unsigned char hmac[32],
-    const char *addr, int64_t now, struct pat_row *row)
+    const char *addr, struct pat_row *row)
 {
 	enum error e;
 
-	if (svc->db_read == NULL || !svc->verify_on_standby)
+	if (!svc->verify_on_standby)
 		return db_pat_use(svc->db, a, hmac, addr, svc->policy.inactive_days, row);
-	(void)svc_listening(svc);
+	if (!svc_standby_may(svc, "", NULL)) {
+		metrics_count(M_STANDBY_TO_PRIMARY);
+		return db_pat_use(svc->db, a, hmac, addr, svc->policy.inactive_days, row);
+	}
 	e = db_pat_lookup(svc->db_read, a, hmac, row);
-	if (e == ERR_OK && !svc_recent(svc, row->id, now)) {
+	if (e == ERR_OK && standby_same(svc->standby) && svc_standby_may(svc, "", row->id)) {
+		metrics_count(M_STANDBY_READS);
 		if (addr == NULL || strchr(addr, ',') == NULL) {
 			size_t i;
 
@@ -169,18 +188,21 @@ svc_lookup(struct svc *svc, struct arena *a, const unsigned char hmac[32],
 		return ERR_OK;
 	}
 	/* Not there yet (just created), changed lately, or the standby is down. */
+	metrics_count(M_STANDBY_TO_PRIMARY);
 	return db_pat_use(svc->db, a, hmac, addr, svc->policy.inactive_days, row);
 }
 
 static void
 svc_ended_id(void *arg, const char *id)
 {
+	((struct svc *)arg)->notified++;
 	cache_drop(((struct svc *)arg)->cache, id);
 }
 
 static void
 svc_ended_hmac(void *arg, const unsigned char *hmac)
 {
+	((struct svc *)arg)->notified++;
 	cache_drop_hmac(((struct svc *)arg)->cache, hmac);
 }
 
@@ -247,7 +269,7 @@ void
 svc_free(struct svc *svc)
 {
 	cache_free(svc->cache);
-	free(svc->recent);
+	standby_free(svc->standby);
 	if (svc->claims != NULL)
 		yajl_gen_free(svc->claims);
 	memset(svc, 0, sizeof(*svc));
@@ -413,6 +435,7 @@ svc_check(struct svc *svc, struct arena *a, const char *token, size_t len,
 	unsigned char hmac[32];
 	const char *jti, *why, *claim;
 	int64_t now = token_now_ms();
+	unsigned long heard;
 	int old_pepper = 0;
 	enum error e;
 
@@ -431,7 +454,12 @@ svc_check(struct svc *svc, struct arena *a, const char *token, size_t len,
 		}
 		cache_drop(svc->cache, row->id);	/* the database decides */
 	}
-	e = svc_lookup(svc, a, hmac, addr, now, row);
+	/*
+	 * What was heard before the lookup: a revocation that commits while it
+	 * runs may be told only after it, and the row read must not be kept.
+	 */
+	heard = svc->notified;
+	e = svc_lookup(svc, a, hmac, addr, row);
 	if (e == ERR_NOT_FOUND && svc->keys.nold_peppers > 0 &&
 	    (e = svc_check_old_pepper(svc, a, token, len, addr, hmac, row)) == ERR_OK)
 		old_pepper = 1;	/* not cached by the current HMAC until re-keyed */
@@ -466,12 +494,28 @@ svc_check(struct svc *svc, struct arena *a, const char *token, size_t len,
 		return fault_set(f, ERR_INVALID_TOKEN, NULL, "the token's owner %s %s",
 		    claim, why);
 	}
-	if (!old_pepper && svc_cache_ready(svc) &&
+	if (!old_pepper && svc_cache_ready(svc) && svc->notified == heard &&
 	    token_hmac(&svc->keys, token, len, hmac) == 0) {
 		cache_put(svc->cache, hmac, now, row);
 		OPENSSL_cleanse(hmac, sizeof(hmac));
 	}
 	return ERR_OK;
+}
+
+/* May the standby answer for the owner of what p reads: its user, or each of its groups? */
+static int
+svc_owner_on_standby(struct svc *svc, const struct principal *p)
+{
+	const struct caller *c = p->actor;
+
+	if (p->kind != OWNER_TEAM)
+		return svc_standby_may(svc, "user:", c->email);
+	if (!svc_standby_may(svc, "", NULL))
+		return 0;
+	for (size_t i = 0; i < c->ngroups; i++)
+		if (!standby_may(svc->standby, "team:", c->groups[i]))
+			return 0;
+	return 1;
 }
 
 enum error
@@ -485,13 +529,20 @@ svc_list(struct svc *svc, struct arena *a, const struct principal *p,
 	*n = 0;
 	if ((e = svc_may(p, f)) != ERR_OK)
 		return e;
-	/* Reads may go to a standby; one that is down leaves them to the primary. */
-	if (svc->db_read != NULL) {
+	/*
+	 * Reads may go to a standby that has every change notified to the
+	 * owner's tokens; one that is down leaves them to the primary.
+	 */
+	if (svc->standby != NULL && !svc_owner_on_standby(svc, p))
+		metrics_count(M_STANDBY_TO_PRIMARY);
+	else if (svc->standby != NULL) {
 		e = p->kind == OWNER_TEAM ? db_team_list(svc->db_read, a, c->groups,
 		    c->ngroups, svc_list_limit(svc), rows, n) :
 		    db_pat_list(svc->db_read, a, c->email, svc_list_limit(svc), rows, n);
-		if (e != ERR_UNAVAILABLE)
+		if (svc_standby_answered(svc, e))
 			return e;
+		*rows = NULL;
+		*n = 0;
 	}
 	if (p->kind == OWNER_TEAM)
 		return db_team_list(svc->db, a, c->groups, c->ngroups,
@@ -509,6 +560,13 @@ svc_get(struct svc *svc, struct arena *a, const struct principal *p,
 		return e;
 	if (!uuid_valid(id) || p->kind != OWNER_USER)
 		return ERR_NOT_FOUND;
+	if (svc->standby != NULL && !svc_owner_on_standby(svc, p))
+		metrics_count(M_STANDBY_TO_PRIMARY);
+	else if (svc->standby != NULL) {
+		e = db_pat_get(svc->db_read, a, id, p->actor->email, row);
+		if (svc_standby_answered(svc, e))
+			return e;
+	}
 	return db_pat_get(svc->db, a, id, p->actor->email, row);
 }
 

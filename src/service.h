@@ -28,27 +28,16 @@ struct svc_policy {
 };
 
 struct cache;
+struct standby;
 
 #define SVC_TOUCH_MAX	64	/* uses of cached tokens waiting to be recorded */
-
-#define SVC_RECENT_MAX	4096	/* tokens notified lately, remembered for a standby */
 
 struct svc {
 	struct db		*db;		/* the primary: every write, and LISTEN */
 	struct db		*db_read;	/* a standby for reads, or NULL */
 	int			 verify_on_standby;
-	/*
-	 * Tokens the primary notified of lately: a standby that lags may not
-	 * know yet, so these are checked on the primary.  Until a connection
-	 * to the primary has listened for recent_s, every token is "recent".
-	 */
-	struct {
-		char		 id[37];
-		int64_t		 at_ms;
-	}			*recent;
-	size_t			 nrecent, recent_next;
-	int64_t			 listening_since_ms;	/* 0: not listening */
-	unsigned long		 recent_gen;
+	struct standby		*standby;	/* when it may answer; NULL: no db_read */
+	unsigned long		 standby_gen;	/* the primary's connection listened on */
 	struct cache		*cache;		/* positive checks; NULL: off */
 	unsigned long		 cache_gen;	/* the connection the cache listens on; 0: none */
 	unsigned long		 notified;	/* notifications received */
@@ -71,9 +60,9 @@ int		 svc_init(struct svc *, struct db *, const struct token_keys *,
  */
 void		 svc_cache(struct svc *, size_t entries, long max_age_s);
 /*
- * Read lists (and, with verify_on_standby, checks) from a standby.  A check
- * it answers is confirmed on the primary when the token was notified
- * lately or is not there yet (a token just created).
+ * Read lists and gets (and, with verify_on_standby, checks) from a standby
+ * when it has every change notified to that token or owner (standby.c);
+ * a token it does not have yet (just created) is checked on the primary.
  */
 void		 svc_standby(struct svc *, struct db *read, int verify_on_standby);
 /* Between requests: record the uses of cached tokens, off the answer's path. */

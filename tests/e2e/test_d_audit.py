@@ -17,7 +17,7 @@ from lib import Instance, id_token, new_pat, request, unique_email
 
 ADMIN = os.path.join(os.path.dirname(lib.BIN), "patgate-admin")
 TEAMS = "/access-token/v1/teams"
-NOTIFY_RE = re.compile(r'Asynchronous notification "patgate_token" with payload "([^"]*)" received')
+NOTIFY_RE = r'Asynchronous notification "%s" with payload "([^"]*)" received'
 
 
 def _group(tag="g"):
@@ -58,14 +58,15 @@ class Listener:
     session is bounded: it is killed, by its process group, after 60 s.
     """
 
-    def __init__(self):
+    def __init__(self, channel="patgate_token"):
+        self.channel = channel
         self.name = "patgate-e2e-listen-" + uuid.uuid4().hex[:8]
         self.proc = subprocess.Popen([os.path.join(lib.ROOT, "devstack"), "psql"],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, text=True,
                                      env=dict(os.environ, PGAPPNAME=self.name),
                                      start_new_session=True)
-        self.proc.stdin.write("LISTEN patgate_token;\n")
+        self.proc.stdin.write("LISTEN %s;\n" % channel)
         self.proc.stdin.flush()
         # Listening once its session has run LISTEN and waits for more.
         ok = lib.wait_for(lambda: lib.sql(
@@ -90,7 +91,7 @@ class Listener:
             self.kill()
             raise AssertionError("the LISTEN session did not end in 60 s")
         assert self.proc.returncode == 0, err
-        return NOTIFY_RE.findall(out)
+        return re.findall(NOTIFY_RE % self.channel, out)
 
     def __enter__(self):
         return self
@@ -546,3 +547,28 @@ def test_admin_needs_only_the_database():
         assert r.returncode == 1 and "chmod 600" in r.stderr, r
     os.unlink(conf)
     os.rmdir(d)
+
+
+def test_owners_are_notified_and_a_use_is_not_a_change():
+    """sql/0012: every event also names its owner on patgate_owner, which a
+    worker reading lists from a standby needs; recording a use moves
+    last_used_at forward and notifies nothing, while an operator moving it
+    back (a token may turn inactive) is a change."""
+    ident = id_token()
+    email = lib.claims(ident)["email"]
+    group = _group()
+    team_ident = id_token(groups=[group])
+    with Listener("patgate_owner") as owners, Listener() as tokens:
+        tok, tid, _ = new_pat(ident, 1, "owners")
+        _, team_id = new_team_token(team_ident, group)
+        for _ in range(3):
+            assert request("GET", "/pat/v1/verify", token=tok).status == 200
+        assert lib.sql("SELECT last_used_at IS NOT NULL FROM pat WHERE id = '%s'" % tid)[0][0] == "t"
+        lib.sql("UPDATE pat SET last_used_at = last_used_at - interval '1 day' WHERE id = '%s'" % tid)
+        assert request("DELETE", "/pat/v1/" + tid, token=ident).status == 202
+        got_owners, got_tokens = owners.stop(), tokens.stop()
+    assert got_owners.count("user:" + email) == 3, got_owners   # created, changed, revoked
+    assert got_owners.count("team:" + group) == 1, got_owners
+    assert got_tokens.count("changed:" + tid) == 1, got_tokens  # the operator's, not the uses
+    exactly_once(got_tokens, "created", [tid, team_id])
+    exactly_once(got_tokens, "revoked", [tid])
