@@ -5,6 +5,7 @@ import concurrent.futures
 import json
 import os
 import random
+import re
 import shutil
 import signal
 import socket
@@ -400,3 +401,71 @@ def test_huge_headers_are_refused_by_nginx_and_workers_carry_on():
     r = request("GET", "/pat/v1/verify", headers={"Authorization": "Bearer " + "A" * 7000})
     assert r.status == 401, r
     assert wait_for(healthy, 2)
+
+
+def _database_url():
+    with open(lib.CONFIG) as f:
+        return re.search(r"^database_url = (.*)$", f.read(), re.M).group(1)
+
+
+def test_a_node_that_refuses_writes_gets_503_and_a_new_connection():
+    """A write connection that finds a read-only node (a primary demoted
+    under it: SQLSTATE 25006) answers 503, never 500, writes nothing, and
+    drops that connection so that the next statement finds the primary.
+    Here every session of the private instance is read-only."""
+    email = unique_email("readonly")
+    url = _database_url() + " options='-c default_transaction_read_only=on'"
+    with Instance(workers=1, env={"PATGATE_DATABASE_URL": url}) as inst:
+        answers = []
+        for i in range(3):
+            r = inst.request({"REQUEST_METHOD": "POST", "SCRIPT_NAME": "/pat/v1",
+                              "CONTENT_TYPE": "application/json",
+                              "HTTP_AUTHORIZATION": "Bearer " + id_token(email)},
+                             b'{"days": 1, "description": "read only %d"}' % i)
+            answers.append((r.status, r.json().get("error"), r.header("Retry-After")))
+        log = inst.read_log()
+    assert answers == [(503, "unavailable", answers[0][2])] * 3 and answers[0][2], answers
+    assert log.count("event=db_read_only action=reconnect") == 3, log[-2000:]
+    assert count_rows("owner_email = '%s'" % email) == 0
+    report("a write on a read-only node", answered_503=3, answered_500=0, rows=0)
+
+
+def test_a_commit_whose_standby_wait_is_cancelled_gets_503():
+    """synchronous_standby_names names a standby that never comes, so a
+    COMMIT waits; cancelling the wait (statement_timeout, pg_cancel_backend,
+    an operator) makes PostgreSQL commit locally, warn, and report success:
+    such a token could be lost in a failover, so the create answers 503 and
+    the token is never given out."""
+    email = unique_email("syncwait")
+    sql("ALTER SYSTEM SET synchronous_standby_names = 'patgate_e2e_nobody'")
+    sql("SELECT pg_reload_conf()")
+    try:
+        with Instance(workers=1) as inst:
+            out = {}
+
+            def create_one():
+                out["r"] = inst.request({"REQUEST_METHOD": "POST", "SCRIPT_NAME": "/pat/v1",
+                                         "CONTENT_TYPE": "application/json",
+                                         "HTTP_AUTHORIZATION": "Bearer " + id_token(email)},
+                                        b'{"days": 1, "description": "sync wait"}', timeout=20)
+            t = threading.Thread(target=create_one)
+            t.start()
+            waiting = wait_for(lambda: sql(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'patgate' "
+                "AND wait_event = 'SyncRep'")[0][0] == "1", 10)
+            sql("SELECT count(pg_cancel_backend(pid)) FROM pg_stat_activity "
+                "WHERE application_name = 'patgate' AND wait_event = 'SyncRep'")
+            t.join(20)
+            log = inst.read_log()
+    finally:
+        sql("ALTER SYSTEM RESET synchronous_standby_names")
+        sql("SELECT pg_reload_conf()")
+    assert waiting, "the create never waited for the standby"
+    r = out["r"]
+    assert r.status == 503 and r.json()["error"] == "unavailable", r
+    assert "token" not in r.json()
+    assert "event=db_commit_unknown statement=pat_insert" in log, log[-2000:]
+    # It did commit here: the client never saw it, as when a create is cut off.
+    assert count_rows("owner_email = '%s'" % email) == 1
+    report("a create whose wait for the synchronous standby was cancelled",
+           answered_503=1, answered_201=0)
