@@ -6,7 +6,9 @@
  * Entries sit in one array, found through an open-addressed table of
  * indexes by HMAC, and kept in least-recently-used order on a list; each
  * holds what a check answers in a fixed-size record, so that a full cache
- * has a fixed size and using it allocates nothing.
+ * has a fixed size and using it allocates nothing; the rare identity too
+ * large for it (many groups) gets its own allocation, within a budget as
+ * large again as the records' text.
  */
 #include "cache.h"
 #include "metrics.h"
@@ -19,7 +21,8 @@
 #define CACHE_EMPTY	UINT32_MAX
 #define CACHE_TOUCH_MS	60000		/* a use is recorded at most this often */
 
-#define CACHE_TEXT	240		/* an identity that needs more is not kept */
+#define CACHE_TEXT	224		/* an identity that needs more gets an allocation */
+#define CACHE_BIG_MAX	16384		/* and one that needs more than this is not kept */
 
 /*
  * A check as small as it can be kept: only what a check answers.  The
@@ -31,9 +34,11 @@ struct cache_entry {
 	uint32_t	 prev, next;	/* LRU: head is the newest */
 	int64_t		 at_ms;		/* when it was checked against the database */
 	int64_t		 touched_ms;	/* when its use was last recorded */
-	int64_t		 expires_ms, grace_ms;
+	int64_t		 created_ms, expires_ms, grace_ms;
 	unsigned char	 used, has_expires, rotated, is_team;
 	uint16_t	 ngroups;
+	char		*big;		/* the text when it does not fit in text */
+	size_t		 big_size;
 	char		 text[CACHE_TEXT];
 };
 
@@ -41,6 +46,7 @@ struct cache {
 	struct cache_entry	*e;
 	uint32_t		*slots;		/* open addressing: index into e */
 	size_t			 n, nslots, count;
+	size_t			 big_bytes, max_big;
 	uint32_t		 head, tail;
 	uint32_t		*free;		/* a stack of unused entries */
 	size_t			 nfree;
@@ -70,6 +76,7 @@ cache_new(size_t entries, int64_t max_age_ms)
 		c->slots[i] = CACHE_EMPTY;
 	c->head = c->tail = CACHE_EMPTY;
 	c->max_age_ms = max_age_ms;
+	c->max_big = entries * CACHE_TEXT;
 	return c;
 }
 
@@ -141,6 +148,10 @@ cache_remove(struct cache *c, uint32_t i)
 		}
 	}
 	OPENSSL_cleanse(x->hmac, sizeof(x->hmac));
+	c->big_bytes -= x->big_size;
+	free(x->big);
+	x->big = NULL;
+	x->big_size = 0;
 	x->used = 0;
 	c->free[c->nfree++] = i;
 	c->count--;
@@ -168,17 +179,11 @@ cache_flush(struct cache *c)
 	c->stats.flushes++;
 }
 
-/* Append s and its NUL to the entry's text: 0 when it does not fit. */
-static int
-cache_pack(char **p, char *end, const char *s)
+/* Append s and its NUL at p (the room was counted); the next place. */
+static char *
+cache_pack(char *p, const char *s)
 {
-	size_t n = strlen(s) + 1;
-
-	if ((size_t)(end - *p) < n)
-		return 0;
-	memcpy(*p, s, n);
-	*p += n;
-	return 1;
+	return stpcpy(p, s) + 1;
 }
 
 void
@@ -186,13 +191,18 @@ cache_put(struct cache *c, const unsigned char hmac[32], int64_t now_ms,
     const struct pat_row *r)
 {
 	struct cache_entry *x;
-	char *p, *end;
-	size_t s, i;
+	char *p;
+	size_t s, i, size;
 	uint32_t k;
-	int fits;
 
-	if (c == NULL)
+	if (c == NULL || r->ngroups > UINT16_MAX)
 		return;
+	size = strlen(r->id) + strlen(r->email) + strlen(r->name) + 3 +
+	    (r->group != NULL ? strlen(r->group) : 0) + 1;
+	for (i = 0; i < r->ngroups; i++)
+		size += strlen(r->groups[i]) + 1;
+	if (size > CACHE_BIG_MAX)
+		return;		/* a very large identity is not worth the room */
 	s = cache_find(c, hmac);
 	if (c->slots[s] != CACHE_EMPTY)
 		cache_remove(c, c->slots[s]);
@@ -205,19 +215,24 @@ cache_put(struct cache *c, const unsigned char hmac[32], int64_t now_ms,
 	x = &c->e[k];
 	memset(x, 0, sizeof(*x));
 	p = x->text;
-	end = x->text + sizeof(x->text);
-	fits = cache_pack(&p, end, r->id) && cache_pack(&p, end, r->email) &&
-	    cache_pack(&p, end, r->name) &&
-	    cache_pack(&p, end, r->group != NULL ? r->group : "");
-	for (i = 0; fits && i < r->ngroups; i++)
-		fits = cache_pack(&p, end, r->groups[i]);
-	if (!fits || r->ngroups > UINT16_MAX)
-		return;		/* a very large identity is not worth the room */
+	if (size > sizeof(x->text)) {
+		if (c->big_bytes + size > c->max_big || (p = x->big = malloc(size)) == NULL)
+			return;
+		x->big_size = size;
+		c->big_bytes += size;
+	}
+	p = cache_pack(p, r->id);
+	p = cache_pack(p, r->email);
+	p = cache_pack(p, r->name);
+	p = cache_pack(p, r->group != NULL ? r->group : "");
+	for (i = 0; i < r->ngroups; i++)
+		p = cache_pack(p, r->groups[i]);
 	c->nfree--;
 	memcpy(x->hmac, hmac, 32);
 	x->used = 1;
 	x->at_ms = now_ms;
 	x->touched_ms = now_ms;		/* the lookup that found it recorded the use */
+	x->created_ms = r->created_ms;	/* introspection's iat */
 	x->expires_ms = r->expires_ms;
 	x->has_expires = (unsigned char)r->has_expires;
 	x->rotated = (unsigned char)r->rotated;
@@ -267,7 +282,7 @@ cache_get(struct cache *c, const unsigned char hmac[32], int64_t now_ms,
 	cache_link_head(c, c->slots[s]);
 	/* The caller's arena keeps what it reads past the next eviction. */
 	memset(r, 0, sizeof(*r));
-	p = x->text;
+	p = x->big != NULL ? x->big : x->text;
 	if ((groups = arena_alloc(a, (x->ngroups + 1u) * sizeof(*groups))) == NULL ||
 	    (r->id = cache_unpack(&p, a)) == NULL ||
 	    (r->email = cache_unpack(&p, a)) == NULL ||
@@ -281,6 +296,7 @@ cache_get(struct cache *c, const unsigned char hmac[32], int64_t now_ms,
 			return 0;
 	r->groups = groups;
 	r->ngroups = x->ngroups;
+	r->created_ms = x->created_ms;
 	r->expires_ms = x->expires_ms;
 	r->has_expires = x->has_expires;
 	r->rotated = x->rotated;
@@ -296,7 +312,8 @@ cache_drop(struct cache *c, const char *id)
 	if (c == NULL)
 		return;
 	for (uint32_t i = c->head; i != CACHE_EMPTY; i = c->e[i].next)
-		if (strcmp(c->e[i].text, id) == 0) {	/* the id comes first */
+		if (strcmp(c->e[i].big != NULL ? c->e[i].big : c->e[i].text, id) == 0) {
+			/* the id comes first */
 			cache_remove(c, i);
 			c->stats.drops++;
 			return;

@@ -599,6 +599,7 @@ config_workers(const struct config *cfg)
 
 	if (cfg->workers > 0)
 		return cfg->workers;
+	/* A worker waits on PostgreSQL for most of a request: two per CPU. */
 	n = sysconf(_SC_NPROCESSORS_ONLN);
-	return n < 2 ? 2 : n;
+	return n < 1 ? 2 : 2 * n;
 }

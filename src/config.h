@@ -41,7 +41,7 @@ struct config {
 	char		*metrics_allow;		/* who may read /pat/v1/metrics */
 	char		*introspect_secret;
 	char		*listen;
-	long		 workers;		/* 0: one per CPU, at least 2 */
+	long		 workers;		/* 0: two per CPU */
 	char		*user;
 	enum log_level	 log_level;
 

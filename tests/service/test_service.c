@@ -259,10 +259,11 @@ test_create_then_check(void **state)
 	assert_true(row.has_expires);
 	/*
 	 * A check is not an event: no audit row.  Its first use is written,
-	 * though, and caches hear of that as a change (sql/0009).
+	 * but a use moves last_used_at forward, which changes nothing a check
+	 * answers: no cache hears of it (sql/0012).
 	 */
 	assert_int_equal(audit_rows(m.id), 1);
-	assert_notified("changed", m.id);
+	assert_not_notified();
 	assert_int_equal(svc_check(&svc, &arena, m.token, strlen(m.token), ADDR, &row,
 	    &f), ERR_OK);
 	assert_int_equal(audit_rows(m.id), 1);
@@ -421,7 +422,7 @@ test_team_tokens(void **state)
 	assert_int_equal(svc_check(&svc, &arena, m.token, strlen(m.token), NULL, &row,
 	    &f), ERR_OK);
 	assert_string_equal(row.group, ops);
-	assert_notified("changed", m.id);	/* its first use, written */
+	assert_not_notified();	/* its first use, written, is no change */
 
 	/* That team token may not manage PATs. */
 	who_init(&team, "team", CALLER_TEAM, ops, OWNER_USER);
@@ -601,7 +602,7 @@ test_sql_update_is_an_event(void **state)
 
 		assert_int_equal(svc_check(&svc, &arena, m.token, strlen(m.token), NULL,
 		    &row, &f), ERR_OK);
-		assert_notified("changed", m.id);	/* its first use, written */
+		assert_not_notified();	/* its first use, written, is no change */
 	}
 	/* Any other change of a row is not an event. */
 	res = PQexecParams(watch, "UPDATE pat SET description = 'renamed' "
@@ -610,6 +611,14 @@ test_sql_update_is_an_event(void **state)
 	PQclear(res);
 	assert_int_equal(audit_rows(m.id), 3);
 	assert_not_notified();
+
+	/* A last use cleared can make a token inactive: caches hear of it. */
+	res = PQexecParams(watch, "UPDATE pat SET last_used_at = NULL "
+	    "WHERE id = $1::uuid", 1, NULL, values, NULL, NULL, 0);
+	assert_int_equal(PQresultStatus(res), PGRES_COMMAND_OK);
+	PQclear(res);
+	assert_int_equal(audit_rows(m.id), 3);
+	assert_notified("changed", m.id);
 }
 
 /* ------------------------------------------------------------------ set-up */
