@@ -20,29 +20,32 @@
 #include "utf8.h"
 
 #define AUTH_LEEWAY_S		60
-#define AUTH_CACHE_SIZE		64	/* identity tokens remembered per worker */
+#define AUTH_CACHE_WAYS		4	/* identity tokens remembered per set */
+#define AUTH_CACHE_SETS		128	/* so 512 per worker */
+#define AUTH_CACHE_BYTES	2048	/* an identity larger is not remembered */
 
 /*
  * Identity tokens this worker has verified.  A client such as a CLI sends
  * the same token until it expires, and checking its RS256 signature each
  * time costs more than the rest of the request.  An entry is keyed by the
- * token's SHA-256, holds only what the signature and claims established,
- * and is used only while the JWKS it was checked against is unchanged; the
- * token's lifetime is checked again on every use.
+ * token's SHA-256, which also picks its set, holds only what the signature
+ * and claims established, in one allocation, and is used only while the
+ * JWKS it was checked against is unchanged; the token's lifetime is
+ * checked again on every use.
  */
 struct auth_cached {
 	unsigned char	 digest[SHA256_DIGEST_LENGTH];
 	unsigned	 generation;
-	int		 used;
 	int64_t		 exp, nbf;
 	int		 has_nbf;
-	char		*email, *name;
+	char		*email, *name;	/* in block, as are groups and theirs */
 	char		**groups;
 	size_t		 ngroups;
+	void		*block;		/* NULL: unused */
 };
 
-static struct auth_cached	auth_cache[AUTH_CACHE_SIZE];
-static size_t			auth_cache_next;
+static struct auth_cached	auth_cache[AUTH_CACHE_SETS][AUTH_CACHE_WAYS];
+static unsigned char		auth_cache_next[AUTH_CACHE_SETS];
 
 /*
  * Refuse an identity that breaks CONTRACT 2's rules for identity text, with
@@ -94,13 +97,22 @@ auth_lifetime_ok(int64_t exp, int has_nbf, int64_t nbf, int64_t now)
 	return exp + AUTH_LEEWAY_S > now && (!has_nbf || nbf - AUTH_LEEWAY_S <= now);
 }
 
+/* The set a token's digest picks. */
+static size_t
+auth_cache_set(const unsigned char *digest)
+{
+	return (size_t)(digest[0] | digest[1] << 8) % AUTH_CACHE_SETS;
+}
+
 static struct auth_cached *
 auth_cache_find(const unsigned char *digest, unsigned generation)
 {
-	for (size_t i = 0; i < AUTH_CACHE_SIZE; i++)
-		if (auth_cache[i].used && auth_cache[i].generation == generation &&
-		    memcmp(auth_cache[i].digest, digest, sizeof(auth_cache[i].digest)) == 0)
-			return &auth_cache[i];
+	struct auth_cached *set = auth_cache[auth_cache_set(digest)];
+
+	for (size_t i = 0; i < AUTH_CACHE_WAYS; i++)
+		if (set[i].block != NULL && set[i].generation == generation &&
+		    memcmp(set[i].digest, digest, sizeof(set[i].digest)) == 0)
+			return &set[i];
 	return NULL;
 }
 
@@ -108,27 +120,40 @@ static void
 auth_cache_put(const unsigned char *digest, unsigned generation,
     const struct jose_claims *claims, const struct caller *c)
 {
-	struct auth_cached *e = &auth_cache[auth_cache_next];
-	size_t i;
+	size_t i, n = auth_cache_set(digest), size = (c->ngroups + 1) *
+	    sizeof(char *) + strlen(c->email) + strlen(c->name) + 2;
+	struct auth_cached *set = auth_cache[n], *e;
+	char *p;
 
-	auth_cache_next = (auth_cache_next + 1) % AUTH_CACHE_SIZE;
-	for (i = 0; i < e->ngroups; i++)
-		free(e->groups[i]);
-	free(e->groups);
-	free(e->email);
-	free(e->name);
+	for (i = 0; i < c->ngroups; i++)
+		size += strlen(c->groups[i]) + 1;
+	if (size > AUTH_CACHE_BYTES)
+		return;
+	for (i = 0; i < AUTH_CACHE_WAYS && set[i].block != NULL; i++)
+		continue;
+	if (i == AUTH_CACHE_WAYS) {	/* the set is full: its oldest goes */
+		i = auth_cache_next[n];
+		auth_cache_next[n] = (unsigned char)((i + 1) % AUTH_CACHE_WAYS);
+	}
+	e = &set[i];
+	free(e->block);
+	e->block = xcalloc(1, size);
+	e->groups = e->block;
+	p = (char *)(e->groups + c->ngroups + 1);
+	for (i = 0; i < c->ngroups; i++) {
+		e->groups[i] = p;
+		p = stpcpy(p, c->groups[i]) + 1;
+	}
+	e->email = p;
+	p = stpcpy(p, c->email) + 1;
+	e->name = p;
+	strcpy(p, c->name);
+	e->ngroups = c->ngroups;
 	memcpy(e->digest, digest, sizeof(e->digest));
 	e->generation = generation;
 	e->exp = claims->exp;
 	e->nbf = claims->nbf;
 	e->has_nbf = claims->has_nbf;
-	e->email = xstrdup(c->email);
-	e->name = xstrdup(c->name);
-	e->groups = xcalloc(c->ngroups ? c->ngroups : 1, sizeof(*e->groups));
-	for (i = 0; i < c->ngroups; i++)
-		e->groups[i] = xstrdup(c->groups[i]);
-	e->ngroups = c->ngroups;
-	e->used = 1;
 }
 
 static enum error
@@ -202,15 +227,11 @@ auth_oidc(struct request *req, const struct auth *ctx, const char *token, size_t
 void
 auth_cache_clear(void)
 {
-	for (size_t i = 0; i < AUTH_CACHE_SIZE; i++) {
-		for (size_t k = 0; k < auth_cache[i].ngroups; k++)
-			free(auth_cache[i].groups[k]);
-		free(auth_cache[i].groups);
-		free(auth_cache[i].email);
-		free(auth_cache[i].name);
-	}
+	for (size_t i = 0; i < AUTH_CACHE_SETS; i++)
+		for (size_t k = 0; k < AUTH_CACHE_WAYS; k++)
+			free(auth_cache[i][k].block);
 	memset(auth_cache, 0, sizeof(auth_cache));
-	auth_cache_next = 0;
+	memset(auth_cache_next, 0, sizeof(auth_cache_next));
 }
 
 enum error
