@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,26 +23,26 @@
 #define AUTH_LEEWAY_S		60
 #define AUTH_CACHE_WAYS		4	/* identity tokens remembered per set */
 #define AUTH_CACHE_SETS		128	/* so 512 per worker */
-#define AUTH_CACHE_BYTES	2048	/* an identity larger is not remembered */
+#define AUTH_CACHE_TEXT		176	/* an identity that needs more is not remembered */
 
 /*
  * Identity tokens this worker has verified.  A client such as a CLI sends
  * the same token until it expires, and checking its RS256 signature each
  * time costs more than the rest of the request.  An entry is keyed by the
  * token's SHA-256, which also picks its set, holds only what the signature
- * and claims established, in one allocation, and is used only while the
- * JWKS it was checked against is unchanged; the token's lifetime is
- * checked again on every use.
+ * and claims established, in a fixed-size record (so that remembering
+ * allocates nothing and leaves no holes in the heap), and is used only
+ * while the JWKS it was checked against is unchanged; the token's lifetime
+ * is checked again on every use.
  */
 struct auth_cached {
 	unsigned char	 digest[SHA256_DIGEST_LENGTH];
 	unsigned	 generation;
-	int64_t		 exp, nbf;
 	int		 has_nbf;
-	char		*email, *name;	/* in block, as are groups and theirs */
-	char		**groups;
-	size_t		 ngroups;
-	void		*block;		/* NULL: unused */
+	int64_t		 exp, nbf;
+	uint16_t	 ngroups;
+	unsigned char	 used;
+	char		 text[AUTH_CACHE_TEXT];	/* email, name, groups: NUL after each */
 };
 
 static struct auth_cached	auth_cache[AUTH_CACHE_SETS][AUTH_CACHE_WAYS];
@@ -110,7 +111,7 @@ auth_cache_find(const unsigned char *digest, unsigned generation)
 	struct auth_cached *set = auth_cache[auth_cache_set(digest)];
 
 	for (size_t i = 0; i < AUTH_CACHE_WAYS; i++)
-		if (set[i].block != NULL && set[i].generation == generation &&
+		if (set[i].used && set[i].generation == generation &&
 		    memcmp(set[i].digest, digest, sizeof(set[i].digest)) == 0)
 			return &set[i];
 	return NULL;
@@ -120,40 +121,63 @@ static void
 auth_cache_put(const unsigned char *digest, unsigned generation,
     const struct jose_claims *claims, const struct caller *c)
 {
-	size_t i, n = auth_cache_set(digest), size = (c->ngroups + 1) *
-	    sizeof(char *) + strlen(c->email) + strlen(c->name) + 2;
+	size_t i, n = auth_cache_set(digest), size = strlen(c->email) +
+	    strlen(c->name) + 2;
 	struct auth_cached *set = auth_cache[n], *e;
 	char *p;
 
 	for (i = 0; i < c->ngroups; i++)
 		size += strlen(c->groups[i]) + 1;
-	if (size > AUTH_CACHE_BYTES)
+	if (size > AUTH_CACHE_TEXT || c->ngroups > UINT16_MAX)
 		return;
-	for (i = 0; i < AUTH_CACHE_WAYS && set[i].block != NULL; i++)
+	for (i = 0; i < AUTH_CACHE_WAYS && set[i].used; i++)
 		continue;
 	if (i == AUTH_CACHE_WAYS) {	/* the set is full: its oldest goes */
 		i = auth_cache_next[n];
 		auth_cache_next[n] = (unsigned char)((i + 1) % AUTH_CACHE_WAYS);
 	}
 	e = &set[i];
-	free(e->block);
-	e->block = xcalloc(1, size);
-	e->groups = e->block;
-	p = (char *)(e->groups + c->ngroups + 1);
-	for (i = 0; i < c->ngroups; i++) {
-		e->groups[i] = p;
+	p = stpcpy(e->text, c->email) + 1;
+	p = stpcpy(p, c->name) + 1;
+	for (i = 0; i < c->ngroups; i++)
 		p = stpcpy(p, c->groups[i]) + 1;
-	}
-	e->email = p;
-	p = stpcpy(p, c->email) + 1;
-	e->name = p;
-	strcpy(p, c->name);
-	e->ngroups = c->ngroups;
+	e->ngroups = (uint16_t)c->ngroups;
 	memcpy(e->digest, digest, sizeof(e->digest));
 	e->generation = generation;
 	e->exp = claims->exp;
 	e->nbf = claims->nbf;
 	e->has_nbf = claims->has_nbf;
+	e->used = 1;
+}
+
+/* The caller a remembered identity names, its strings copied into the arena. */
+static enum error
+auth_cache_caller(struct request *req, const struct auth_cached *hit)
+{
+	struct caller *c = &req->caller;
+	const char *p = hit->text, **groups;
+	size_t i, n;
+
+	if ((groups = arena_alloc(&req->arena, (hit->ngroups + 1u) *
+	    sizeof(*groups))) == NULL)
+		return ERR_INTERNAL;
+	n = strlen(p);
+	c->email = arena_strndup(&req->arena, p, n);
+	p += n + 1;
+	n = strlen(p);
+	c->name = arena_strndup(&req->arena, p, n);
+	p += n + 1;
+	for (i = 0; i < hit->ngroups; i++, p += n + 1) {
+		n = strlen(p);
+		if ((groups[i] = arena_strndup(&req->arena, p, n)) == NULL)
+			return ERR_INTERNAL;
+	}
+	if (c->email == NULL || c->name == NULL)
+		return ERR_INTERNAL;
+	c->via = CALLER_OIDC;
+	c->groups = groups;
+	c->ngroups = hit->ngroups;
+	return ERR_OK;
 }
 
 static enum error
@@ -188,12 +212,7 @@ auth_oidc(struct request *req, const struct auth *ctx, const char *token, size_t
 		if (!auth_lifetime_ok(hit->exp, hit->has_nbf, hit->nbf, now))
 			return request_fail(req, ERR_INVALID_TOKEN, NULL, "the "
 			    "identity token has expired or is not valid yet");
-		c->via = CALLER_OIDC;
-		c->email = hit->email;
-		c->name = hit->name;
-		c->groups = (const char **)hit->groups;
-		c->ngroups = hit->ngroups;
-		return ERR_OK;
+		return auth_cache_caller(req, hit);
 	}
 	if ((j = arena_alloc(&req->arena, sizeof(*j))) == NULL)
 		return ERR_INTERNAL;
@@ -227,9 +246,6 @@ auth_oidc(struct request *req, const struct auth *ctx, const char *token, size_t
 void
 auth_cache_clear(void)
 {
-	for (size_t i = 0; i < AUTH_CACHE_SETS; i++)
-		for (size_t k = 0; k < AUTH_CACHE_WAYS; k++)
-			free(auth_cache[i][k].block);
 	memset(auth_cache, 0, sizeof(auth_cache));
 	memset(auth_cache_next, 0, sizeof(auth_cache_next));
 }

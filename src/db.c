@@ -2,6 +2,7 @@
 #include "db.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 
 #define DB_RETRY_MS	250	/* after a failed connect, answer 503 this long */
 #define DB_TIMEOUT_S	10	/* the longest a statement may take */
+#define DB_NOTIFY_BURST	256	/* notifications at once after which memory is trimmed */
 
 enum db_stmt {
 	ST_PING, ST_INSERT, ST_LIST, ST_TEAM_LIST, ST_GET, ST_REVOKE, ST_USE,
@@ -673,11 +675,32 @@ db_generation(const struct db *db)
 	    db->generation : 0;
 }
 
+void
+db_heard(struct db *db, void (*cb)(void *, const char *, const char *), void *arg)
+{
+	PGnotify *n;
+	size_t heard = 0;
+
+	if (db->conn == NULL)
+		return;
+	while ((n = PQnotifies(db->conn)) != NULL) {
+		cb(arg, n->relname, n->extra);
+		PQfreemem(n);
+		heard++;
+	}
+	/*
+	 * A burst (a purge, many creates or revokes) came as as many small
+	 * blocks, all freed now but spread over the heap: give their pages
+	 * back, as a large answer's are.
+	 */
+	if (heard >= DB_NOTIFY_BURST)
+		malloc_trim(0);
+}
+
 int
 db_notifies(struct db *db, void (*cb)(void *, const char *, const char *), void *arg)
 {
 	struct pollfd pfd;
-	PGnotify *n;
 
 	if (db->conn == NULL || PQstatus(db->conn) != CONNECTION_OK)
 		return -1;
@@ -687,10 +710,7 @@ db_notifies(struct db *db, void (*cb)(void *, const char *, const char *), void 
 	for (int i = 0; i < 16 && poll(&pfd, 1, 0) > 0; i++)
 		if (PQconsumeInput(db->conn) != 1 || PQstatus(db->conn) != CONNECTION_OK)
 			return -1;
-	while ((n = PQnotifies(db->conn)) != NULL) {
-		cb(arg, n->relname, n->extra);
-		PQfreemem(n);
-	}
+	db_heard(db, cb, arg);
 	return 0;
 }
 

@@ -72,6 +72,13 @@ unsigned long	 db_generation(const struct db *);
  */
 int		 db_notifies(struct db *, void (*cb)(void *, const char *channel,
 		    const char *payload), void *arg);
+/*
+ * Only the notifications libpq has read already (while it waited for a
+ * statement's result), with no I/O: so that none piles up in memory
+ * through a run of requests that never look for them, such as creates.
+ */
+void		 db_heard(struct db *, void (*cb)(void *, const char *channel,
+		    const char *payload), void *arg);
 /* Connect if needed; ERR_UNAVAILABLE or ERR_SCHEMA when that cannot be done. */
 enum error	 db_ready(struct db *);
 enum error	 db_ping(struct db *);

@@ -238,6 +238,7 @@ svc_idle(struct svc *svc)
 	char ids[SVC_TOUCH_MAX * 37 + 1], addrs[SVC_TOUCH_MAX * 65 + 1];
 	char *p = ids, *q = addrs;
 
+	db_heard(svc->db, svc_notified, svc);
 	if (svc->ntouch == 0)
 		return;
 	for (size_t i = 0; i < svc->ntouch; i++) {

@@ -406,6 +406,42 @@ def test_a_worker_gives_memory_back_after_large_lists():
         assert after - base < 1024, (base, after)
 
 
+def test_a_worker_that_only_creates_keeps_no_notifications():
+    """Every change notifies every worker; a worker that only creates reads
+    them while it waits for its INSERTs, and must not keep them queued until
+    a check happens to look (a 20,000-row change once left 2 MB in each)."""
+    if lib.SANITIZED:
+        raise lib.Skip("AddressSanitizer keeps freed memory in quarantine")
+    email = unique_email("quiet")
+    ident = id_token(email)
+    with Instance(workers=1) as inst:
+        pid = inst.worker_pids()[0]
+
+        def create(i):
+            r = inst.request({"REQUEST_METHOD": "POST", "SCRIPT_NAME": "/pat/v1",
+                              "CONTENT_TYPE": "application/json",
+                              "HTTP_AUTHORIZATION": "Bearer " + ident},
+                             b'{"days": 1, "description": "quiet %d"}' % i)
+            assert r.status == 201, r
+
+        for i in range(5):
+            create(i)           # the code a create runs is in memory before base
+        base = lib.rss_kb(pid)
+        # 10,000 rows written elsewhere: 20,000 notifications to this worker.
+        sql("INSERT INTO pat (id, token_hmac, owner_email, owner_name, owner_groups, "
+            "description, days, created_at, expires_at, updated_at, updated_by) "
+            "SELECT gen_random_uuid(), sha256(gen_random_uuid()::text::bytea), "
+            "'elsewhere-' || g || '@example.com', 'E', '{}', 'elsewhere', 1, now(), "
+            "now() + interval '1 day', now(), 'sql' FROM generate_series(1, 10000) g")
+        for i in range(5, 25):
+            create(i)
+        after = lib.rss_kb(pid)
+        sql("DELETE FROM pat WHERE description = 'elsewhere'")
+        lib.log("worker RSS %d KiB before, %d KiB after 20,000 notifications heard "
+                "by 20 creates" % (base, after))
+        assert after - base < 768, (base, after)   # 1,436 KiB more when they were kept
+
+
 # ------------------------------------------------------------------ one caller looping on lists
 
 def test_a_caller_looping_on_lists_is_slowed_and_checks_are_not():
