@@ -556,6 +556,7 @@ def _install_kit(pw, db):
     build = os.path.dirname(PROGRAM)
     # 1. make install into their home.  The build is root's: bring it up to date first.
     subprocess.run(["make", "-s", "-C", build], check=True, capture_output=True, timeout=300)
+    lib.grant_search(HOST_USER, build)
     _as_user("make -s -C %s install prefix=$HOME/patgate >/dev/null" % build)
     conf_dir = os.path.join(pw.pw_dir, "patgate", "etc", "patgate")
     shutil.copy(os.path.join(lib.VAR, "oidc", "jwks.json"), "/tmp/patgate-hosting-jwks.json")
@@ -823,6 +824,7 @@ def test_systemd_listen_unit_socket_reaches_the_web_server():
     try:
         conf = a.patgate_config("listen-unit", owner=HOST_USER,
                                 overrides={"workers": "2", "user": None})
+        lib.grant_search(HOST_USER, os.path.join(lib.VAR, "pg", "run"))  # the database's socket
         run = os.path.join(a.dir, "run-patgate")
         os.mkdir(run, 0o750)
         os.chown(run, pw.pw_uid, www.pw_gid)
