@@ -245,15 +245,14 @@ def listening(port, timeout=1):
 def grant_search(user, path):
     """Let user reach path when a directory on the way is closed to it (a
     checkout in /root, which is mode 700): search (x) by ACL on each such
-    directory, as ./devstack's grant_path does for postgres and www-data."""
-    d = os.path.abspath(path)
-    while True:
+    directory, from / down, so that one the user could already read (and
+    list: make reads its directories) is left as it is."""
+    d = "/"
+    for part in [""] + os.path.abspath(path).strip("/").split("/"):
+        d = os.path.join(d, part)
         if subprocess.run(["/usr/sbin/runuser", "-u", user, "--", "test", "-x", d],
                           capture_output=True).returncode != 0:
             subprocess.run(["setfacl", "-m", "u:%s:x" % user, d], check=True)
-        if d == "/":
-            return
-        d = os.path.dirname(d)
 
 
 def rss_kb(pid):
