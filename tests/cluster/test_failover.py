@@ -40,8 +40,10 @@ def _all_on(leader):
     return on[leader] >= _workers() and sum(on.values()) <= 2 * _workers(), on
 
 
-def _readers(n=30):
-    """Owners with one token each, for list loads (lists are rate-limited per owner)."""
+def _readers(n=120):
+    """Owners with one token each, for list loads: lists are rate-limited per
+    owner (10/s, bursts of 30, in each worker), and a load of 16,000 reads
+    over 30 owners once met that limit twice."""
     idents = [cl.id_token(cl.unique_email("reader")) for _ in range(n)]
     for ident in idents:
         assert cl.lib.create(ident, 30, "listed", port=cl.ports()[0]).status == 201
