@@ -24,6 +24,7 @@
 #include "alloc.h"
 #include "json.h"
 #include "log.h"
+#include "service.h"
 #include "uuid.h"
 
 #ifndef SYSCONFDIR
@@ -89,7 +90,7 @@ static const struct {
 	{ "notify", ADMIN_NOTIFY, OPT_CONFIG | OPT_JSON },
 };
 
-/* What admin_state says of a token, and so what --state may ask for. */
+/* What svc_status says of a token, and so what --state may ask for. */
 static const char *const admin_states[] = {
 	"active", "expired", "inactive", "rotated", "revoked"
 };
@@ -310,23 +311,6 @@ admin_time(struct arena *a, int64_t ms, int present)
 	return s;
 }
 
-/* The API's status (active, expired, inactive or rotated), or revoked. */
-static const char *
-admin_state(const struct pat_row *r, int64_t now, long inactive_days)
-{
-	int64_t last = r->has_last_used ? r->last_used_ms : r->created_ms;
-
-	if (r->revoked)
-		return "revoked";
-	if (r->rotated)
-		return "rotated";
-	if (r->has_expires && r->expires_ms <= now)
-		return "expired";
-	if (inactive_days > 0 && last < now - inactive_days * 86400000LL)
-		return "inactive";
-	return "active";
-}
-
 /*
  * A table for people: a header, then rows of ncols cells, each column as
  * wide as its widest cell; the last column is not padded.
@@ -398,7 +382,7 @@ admin_list(struct db *db, struct arena *a, const struct admin_args *args, FILE *
 		return admin_failed(e, "list");
 	for (i = kept = 0; i < n; i++)
 		if (args->state == NULL || strcmp(args->state,
-		    admin_state(&rows[i], now, args->inactive_days)) == 0)
+		    svc_status(&rows[i], now, args->inactive_days)) == 0)
 			rows[kept++] = rows[i];
 	n = kept;
 	if (args->json) {
@@ -423,7 +407,7 @@ admin_list(struct db *db, struct arena *a, const struct admin_args *args, FILE *
 			json_key_str(g, "updatedBy", r->updated_by);
 			json_key_time(g, "expiresAt", r->expires_ms, !r->has_expires);
 			json_key_time(g, "lastUsedAt", r->last_used_ms, !r->has_last_used);
-			json_key_str(g, "status", admin_state(r, now, args->inactive_days));
+			json_key_str(g, "status", svc_status(r, now, args->inactive_days));
 			if (r->rotated) {
 				json_key_str(g, "rotatedTo", r->rotated_to);
 				json_key_time(g, "graceUntil", r->grace_ms, 0);
@@ -447,7 +431,7 @@ admin_list(struct db *db, struct arena *a, const struct admin_args *args, FILE *
 		row[0] = r->id;
 		row[1] = r->group != NULL ? "team" : "user";
 		row[2] = r->group != NULL ? r->group : r->email;
-		row[3] = admin_state(r, now, args->inactive_days);
+		row[3] = svc_status(r, now, args->inactive_days);
 		row[4] = admin_time(a, r->created_ms, 1);
 		row[5] = admin_time(a, r->expires_ms, r->has_expires);
 		row[6] = admin_time(a, r->last_used_ms, r->has_last_used);

@@ -164,21 +164,6 @@ pat_create(struct request *req)
 	return ERR_OK;
 }
 
-/* active, expired, inactive (unused for inactive_days) or rotated. */
-static const char *
-pat_status(const struct pat_row *r, int64_t now, long inactive_days)
-{
-	int64_t last = r->has_last_used ? r->last_used_ms : r->created_ms;
-
-	if (r->rotated)
-		return "rotated";
-	if (r->has_expires && r->expires_ms <= now)
-		return "expired";
-	if (inactive_days > 0 && last < now - inactive_days * 86400000LL)
-		return "inactive";
-	return "active";
-}
-
 /* One token as a list shows it: Terrakube's fields, then ours. */
 static void
 pat_item(yajl_gen g, const struct pat_row *r, int64_t now, long inactive_days)
@@ -199,7 +184,7 @@ pat_item(yajl_gen g, const struct pat_row *r, int64_t now, long inactive_days)
 	json_key_str(g, "updatedBy", r->updated_by);
 	json_key_time(g, "expiresAt", r->expires_ms, !r->has_expires);
 	json_key_time(g, "lastUsedAt", r->last_used_ms, !r->has_last_used);
-	json_key_str(g, "status", pat_status(r, now, inactive_days));
+	json_key_str(g, "status", svc_status(r, now, inactive_days));
 	/* Only a rotated token has these, so others keep Terrakube's shape. */
 	if (r->rotated) {
 		json_key_str(g, "rotatedTo", r->rotated_to);

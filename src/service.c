@@ -389,14 +389,26 @@ svc_refused(const char *id, const char *reason)
 		    id, reason, held);
 }
 
-/* Unused for inactive_days: it stops working, as GitHub's unused tokens do. */
-static int
-svc_inactive(const struct svc *svc, const struct pat_row *row, int64_t now)
+int
+svc_inactive(const struct pat_row *row, int64_t now, long inactive_days)
 {
 	int64_t last = row->has_last_used ? row->last_used_ms : row->created_ms;
 
-	return svc->policy.inactive_days > 0 &&
-	    last < now - svc->policy.inactive_days * 86400000LL;
+	return inactive_days > 0 && last < now - inactive_days * 86400000LL;
+}
+
+const char *
+svc_status(const struct pat_row *row, int64_t now, long inactive_days)
+{
+	if (row->revoked)
+		return "revoked";
+	if (row->rotated)
+		return "rotated";
+	if (row->has_expires && row->expires_ms <= now)
+		return "expired";
+	if (svc_inactive(row, now, inactive_days))
+		return "inactive";
+	return "active";
 }
 
 /*
@@ -482,7 +494,7 @@ svc_check(struct svc *svc, struct arena *a, const char *token, size_t len,
 		return fault_set(f, ERR_INVALID_TOKEN, NULL, "the token was rotated; "
 		    "use its successor");
 	}
-	if (svc_inactive(svc, row, now)) {
+	if (svc_inactive(row, now, svc->policy.inactive_days)) {
 		svc_refused(row->id, "inactive");
 		return fault_set(f, ERR_INVALID_TOKEN, NULL, "the token was not used "
 		    "for %ld days (inactive_days) and no longer works",

@@ -113,6 +113,10 @@ enum error	 svc_revoke_self(struct svc *, struct arena *, const struct principal
 /* Revoke every valid token among tokens: whoever holds a leaked one may. */
 enum error	 svc_report(struct svc *, struct arena *, const char *const *tokens,
 		    size_t n, const char *addr, long *revoked);
+/* Unused for inactive_days (0: no such rule): it stops working, as GitHub's unused tokens do. */
+int		 svc_inactive(const struct pat_row *, int64_t now_ms, long inactive_days);
+/* A token's status: revoked, rotated, expired, inactive or active. */
+const char	*svc_status(const struct pat_row *, int64_t now_ms, long inactive_days);
 /* The most tokens a list shows: twice the cap, so that expired ones fit too. */
 long		 svc_list_limit(const struct svc *);
 
