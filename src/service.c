@@ -447,25 +447,33 @@ svc_check(struct svc *svc, struct arena *a, const char *token, size_t len,
 {
 	unsigned char hmac[32];
 	const char *jti, *why, *claim;
-	int64_t now = token_now_ms();
+	int64_t now = token_now_ms(), exp;
 	unsigned long heard;
 	int old_pepper = 0;
 	enum error e;
 
-	if ((e = token_verify(&svc->keys, a, token, len, now, &jti)) != ERR_OK)
-		return e;
+	if (!token_is_pat(token, len))
+		return ERR_INVALID_TOKEN;
 	if (token_hmac(&svc->keys, token, len, hmac) == -1)
 		return ERR_INTERNAL;
-	/* A token that passed before, and of which nothing was notified since. */
+	/*
+	 * A token that passed before, and of which nothing was notified since.
+	 * The key is a MAC of the whole token, so a hit is the very string
+	 * that passed token_verify: only time can have changed, and an entry
+	 * never outlives the token's own exp (see the cache_put below).
+	 */
 	if (svc_cache_ready(svc) && cache_get(svc->cache, hmac, now, a, row)) {
-		if (strcmp(row->id, jti) == 0 &&
-		    (!row->has_expires || row->expires_ms > now) &&
+		if ((!row->has_expires || row->expires_ms > now) &&
 		    (!row->rotated || row->grace_ms > now)) {
 			svc_touch_later(svc, hmac, row->id, addr, now);
 			OPENSSL_cleanse(hmac, sizeof(hmac));
 			return ERR_OK;
 		}
 		cache_drop(svc->cache, row->id);	/* the database decides */
+	}
+	if ((e = token_verify(&svc->keys, a, token, len, now, &jti, &exp)) != ERR_OK) {
+		OPENSSL_cleanse(hmac, sizeof(hmac));
+		return e;
 	}
 	/*
 	 * What was heard before the lookup: a revocation that commits while it
@@ -507,7 +515,9 @@ svc_check(struct svc *svc, struct arena *a, const char *token, size_t len,
 		return fault_set(f, ERR_INVALID_TOKEN, NULL, "the token's owner %s %s",
 		    claim, why);
 	}
+	/* Kept only while its row expires no later than the token says. */
 	if (!old_pepper && svc_cache_ready(svc) && svc->notified == heard &&
+	    (exp == -1 || (row->has_expires && row->expires_ms <= exp)) &&
 	    token_hmac(&svc->keys, token, len, hmac) == 0) {
 		cache_put(svc->cache, hmac, now, row);
 		OPENSSL_cleanse(hmac, sizeof(hmac));

@@ -156,7 +156,7 @@ token_sign(const struct token_keys *keys, yajl_gen g, struct arena *a,
 
 enum error
 token_verify(const struct token_keys *keys, struct arena *a, const char *token,
-    size_t len, int64_t now_ms, const char **jti)
+    size_t len, int64_t now_ms, const char **jti, int64_t *exp_ms)
 {
 	unsigned char sig[32];
 	struct jose_parts parts;
@@ -192,6 +192,7 @@ token_verify(const struct token_keys *keys, struct arena *a, const char *token,
 	    (claims.has_exp && claims.exp * 1000 <= now_ms))
 		return ERR_INVALID_TOKEN;
 	*jti = claims.jti;
+	*exp_ms = claims.has_exp ? claims.exp * 1000 : -1;
 	return ERR_OK;
 }
 

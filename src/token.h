@@ -71,10 +71,12 @@ enum error	 token_sign(const struct token_keys *, yajl_gen, struct arena *,
 		    int64_t now_us, struct token_minted *);
 /*
  * Check a token's shape, signature (alg exactly HS256), iss, aud and exp.
- * ERR_INVALID_TOKEN unless it passes; *jti then names its row.
+ * ERR_INVALID_TOKEN unless it passes; *jti then names its row, and
+ * *exp_ms is when it expires (-1: never).
  */
 enum error	 token_verify(const struct token_keys *, struct arena *,
-		    const char *token, size_t len, int64_t now_ms, const char **jti);
+		    const char *token, size_t len, int64_t now_ms, const char **jti,
+		    int64_t *exp_ms);
 /* HMAC-SHA256(pepper, token): the only form in which a token is stored. */
 int		 token_hmac(const struct token_keys *, const char *token, size_t len,
 		    unsigned char out[32]);

@@ -45,6 +45,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct jose_parts parts;
 	struct jose_claims claims;
 	const char *jti;
+	int64_t exp;
 	char err[128];
 
 	if (key == NULL) {
@@ -63,7 +64,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* The PAT path: the service's own check of a token before its row. */
 	tkeys.secret = tkeys.pepper = key;
 	tkeys.issuer = tkeys.audience = "Terrakube";
-	if (token_verify(&tkeys, &a, token, size, 0, &jti) == ERR_OK && jti == NULL)
+	if (token_verify(&tkeys, &a, token, size, 0, &jti, &exp) == ERR_OK && jti == NULL)
 		abort();
 	/* The OIDC path as auth_oidc walks it: header, key choice, signature, claims. */
 	if (jose_parse(&j, token, size) == 0) {

@@ -21,6 +21,7 @@
 #include <openssl/rand.h>
 
 #include "alloc.h"
+#include "cache.h"
 #include "db.h"
 #include "jose.h"
 #include "log.h"
@@ -621,6 +622,55 @@ test_sql_update_is_an_event(void **state)
 	assert_notified("changed", m.id);
 }
 
+/*
+ * The verify cache answers a hit without token_verify, so no entry may
+ * outlive the token's own exp.  A row that expires later than the token
+ * says (an operator moved expires_at) is answered, and not kept: once the
+ * token's exp has passed, the check refuses it as a miss would.
+ */
+static void
+test_cache_never_outlives_exp(void **state)
+{
+	struct who alice;
+	struct token_minted m, soon;
+	struct token_spec spec = { NULL, 0, 0, 1, "expires in 2 s" };
+	struct db_actor actor = { NULL, "oidc", ADDR, "svc-test" };
+	struct pat_row row;
+	struct fault f = { NULL, "" };
+	unsigned char hmac[32];
+	int64_t now = token_now_ms();
+
+	(void)state;
+	svc_cache(&svc, 64, 300);
+	db_disconnect(db);		/* the next connection LISTENs */
+	who_init(&alice, "alice", CALLER_OIDC, NULL, OWNER_USER);
+	actor.who = alice.email;
+	create_ok(&alice, NULL, 30, &m);
+	assert_int_equal(svc_check(&svc, &arena, m.token, strlen(m.token), ADDR, &row,
+	    &f), ERR_OK);
+	assert_int_equal(token_hmac(&svc.keys, m.token, strlen(m.token), hmac), 0);
+	assert_true(cache_get(svc.cache, hmac, token_now_ms(), &arena, &row));
+
+	/* A minute's token, made 58 s ago: its exp is 2 s away; its row's in 30 days. */
+	assert_int_equal(token_sign(&svc.keys, svc.claims, &arena, &alice.c, &spec,
+	    (now - 58000) * 1000, &soon), ERR_OK);
+	soon.row.expires_ms = now + 30 * 86400000LL;
+	soon.row.cap = CAP;
+	assert_int_equal(db_pat_insert_send(db, &arena, &soon.row, &actor), ERR_OK);
+	assert_int_equal(db_result(db), ERR_OK);
+	assert_int_equal(svc_check(&svc, &arena, soon.token, strlen(soon.token), ADDR,
+	    &row, &f), ERR_OK);
+	assert_int_equal(token_hmac(&svc.keys, soon.token, strlen(soon.token), hmac), 0);
+	assert_false(cache_get(svc.cache, hmac, token_now_ms(), &arena, &row));
+	while (token_now_ms() <= now + 2100)
+		usleep(50000);
+	assert_int_equal(svc_check(&svc, &arena, soon.token, strlen(soon.token), ADDR,
+	    &row, &f), ERR_INVALID_TOKEN);
+	/* The 30-day token is still a hit. */
+	assert_int_equal(svc_check(&svc, &arena, m.token, strlen(m.token), ADDR, &row,
+	    &f), ERR_OK);
+}
+
 /* ------------------------------------------------------------------ set-up */
 
 static int
@@ -704,6 +754,8 @@ main(void)
 		cmocka_unit_test_setup(test_lifetime_rules, test_setup),
 		cmocka_unit_test_setup(test_audit_paging, test_setup),
 		cmocka_unit_test_setup(test_sql_update_is_an_event, test_setup),
+		/* Last: it turns the verify cache on. */
+		cmocka_unit_test_setup(test_cache_never_outlives_exp, test_setup),
 	};
 
 	return cmocka_run_group_tests_name("service", tests, setup, teardown);
