@@ -621,8 +621,18 @@ json_key_str(yajl_gen g, const char *key, const char *value)
 void
 json_key_int(yajl_gen g, const char *key, long long value)
 {
+	/* yajl_gen_integer formats with sprintf; a list writes three a token. */
+	char buf[24], *p = buf + sizeof(buf);
+	unsigned long long u = value < 0 ? 0 - (unsigned long long)value :
+	    (unsigned long long)value;
+
+	do
+		*--p = (char)('0' + u % 10);
+	while ((u /= 10) != 0);
+	if (value < 0)
+		*--p = '-';
 	json_str(g, key);
-	yajl_gen_integer(g, value);
+	yajl_gen_number(g, p, (size_t)(buf + sizeof(buf) - p));
 }
 
 void

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <limits.h>
 #include <string.h>
 #include <time.h>
 
@@ -654,11 +655,15 @@ test_json_output_helpers(void **state)
 	json_key_str(g, "s", "a\"b");
 	json_key_str(g, "n", NULL);
 	json_key_int(g, "i", -42);
+	json_key_int(g, "z", 0);
+	json_key_int(g, "max", LLONG_MAX);
+	json_key_int(g, "min", LLONG_MIN);
 	json_key_time(g, "t", 1795867200000LL, 0);
 	json_key_time(g, "u", 12345, 1);
 	yajl_gen_map_close(g);
 	assert_int_equal(yajl_gen_get_buf(g, &buf, &len), yajl_gen_status_ok);
-	assert_string_equal((const char *)buf, "{\"s\":\"a\\\"b\",\"n\":null,\"i\":-42,"
+	assert_string_equal((const char *)buf, "{\"s\":\"a\\\"b\",\"n\":null,\"i\":-42,\"z\":0,"
+	    "\"max\":9223372036854775807,\"min\":-9223372036854775808,"
 	    "\"t\":\"2026-11-28T12:00:00.000Z\",\"u\":null}");
 	yajl_gen_free(g);
 }
