@@ -11,15 +11,9 @@
  *
  * Environment: PG_CONNINFO (libpq conninfo of patgate's database).
  */
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
-
-#include <fcgiapp.h>
-#include <libpq-fe.h>
 #include <openssl/rand.h>
-#include <yajl/yajl_gen.h>
+
+#include "ceiling.h"
 
 #define INSERT_ROW \
 	"INSERT INTO pat (id, token_hmac, owner_email, owner_name, owner_groups, " \
@@ -28,25 +22,17 @@
 	"now(), now() + interval '30 days', now(), $2) RETURNING id"
 #define BODY_MAX	65536
 
-static void
-gen_str(yajl_gen g, const char *s)
-{
-	yajl_gen_string(g, (const unsigned char *)s, strlen(s));
-}
-
 /* One request: read its body, insert a row, answer 201 with its id, or 500. */
 static void
-insert_answer(PGconn *conn, FCGX_Request *r, unsigned *seed)
+insert_answer(PGconn *conn, FCGX_Request *r, struct ceiling *c)
 {
 	static char	 body_in[BODY_MAX];
 	const char	*status = "201 Created";
-	const unsigned char *body;
 	unsigned char	 hash[32];
-	char		 owner[64], header[160];
-	int		 header_len, got, total = 0;
+	char		 owner[64];
+	int		 got, total = 0;
 	const char	*values[2];
 	int		 lengths[2], formats[2] = { 1, 0 };
-	size_t		 body_len;
 	PGresult	*res = NULL;
 	yajl_gen	 g;
 
@@ -55,7 +41,7 @@ insert_answer(PGconn *conn, FCGX_Request *r, unsigned *seed)
 	    (got = FCGX_GetStr(body_in + total, BODY_MAX - total, r->in)) > 0)
 		total += got;
 	snprintf(owner, sizeof(owner), "user%u@bench.example",
-	    (unsigned)rand_r(seed) % 1000);
+	    (unsigned)rand_r(&c->seed) % 1000);
 	g = yajl_gen_alloc(NULL);
 	yajl_gen_map_open(g);
 	if (RAND_bytes(hash, sizeof(hash)) != 1) {
@@ -68,7 +54,7 @@ insert_answer(PGconn *conn, FCGX_Request *r, unsigned *seed)
 	lengths[0] = (int)sizeof(hash);
 	values[1] = owner;
 	lengths[1] = 0;
-	res = PQexecPrepared(conn, "insert_row", 2, values, lengths, formats, 0);
+	res = PQexecPrepared(conn, "stmt", 2, values, lengths, formats, 0);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
 		status = "500 Internal Server Error";
 		gen_str(g, "error");
@@ -79,12 +65,7 @@ insert_answer(PGconn *conn, FCGX_Request *r, unsigned *seed)
 	}
 answer:
 	yajl_gen_map_close(g);
-	yajl_gen_get_buf(g, &body, &body_len);
-	header_len = snprintf(header, sizeof(header), "Status: %s\r\n"
-	    "Content-Type: application/json\r\nContent-Length: %zu\r\n\r\n",
-	    status, body_len);
-	FCGX_PutStr(header, header_len, r->out);
-	FCGX_PutStr((const char *)body, (int)body_len, r->out);
+	ceiling_reply(r, status, g);
 	yajl_gen_free(g);
 	PQclear(res);
 }
@@ -92,28 +73,5 @@ answer:
 int
 main(void)
 {
-	FCGX_Request	 r;
-	PGconn		*conn;
-	PGresult	*res;
-	unsigned	 seed = (unsigned)getpid();
-
-	conn = PQconnectdb(getenv("PG_CONNINFO") ? getenv("PG_CONNINFO") : "");
-	if (PQstatus(conn) != CONNECTION_OK) {
-		fprintf(stderr, "ceiling_insert: %s", PQerrorMessage(conn));
-		return 1;
-	}
-	res = PQprepare(conn, "insert_row", INSERT_ROW, 2, NULL);
-	if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-		fprintf(stderr, "ceiling_insert: %s", PQerrorMessage(conn));
-		return 1;
-	}
-	PQclear(res);
-	if (FCGX_Init() != 0 || FCGX_InitRequest(&r, 0, 0) != 0)
-		return 1;
-	while (FCGX_Accept_r(&r) == 0) {
-		insert_answer(conn, &r, &seed);
-		FCGX_Finish_r(&r);
-	}
-	PQfinish(conn);
-	return 0;
+	return ceiling_serve("ceiling_insert", INSERT_ROW, 2, 0, insert_answer);
 }
