@@ -441,21 +441,18 @@ svc_check_old_pepper(struct svc *svc, struct arena *a, const char *token,
 	return e;
 }
 
-enum error
-svc_check(struct svc *svc, struct arena *a, const char *token, size_t len,
-    const char *addr, struct pat_row *row, struct fault *f)
+/* The check of a token whose HMAC is hmac: svc_check, which computes and cleanses it. */
+static enum error
+svc_check_hmac(struct svc *svc, struct arena *a, const char *token, size_t len,
+    const unsigned char hmac[32], const char *addr, struct pat_row *row,
+    struct fault *f)
 {
-	unsigned char hmac[32];
 	const char *jti, *why, *claim;
 	int64_t now = token_now_ms(), exp;
 	unsigned long heard;
 	int old_pepper = 0;
 	enum error e;
 
-	if (!token_is_pat(token, len))
-		return ERR_INVALID_TOKEN;
-	if (token_hmac(&svc->keys, token, len, hmac) == -1)
-		return ERR_INTERNAL;
 	/*
 	 * A token that passed before, and of which nothing was notified since.
 	 * The key is a MAC of the whole token, so a hit is the very string
@@ -466,15 +463,12 @@ svc_check(struct svc *svc, struct arena *a, const char *token, size_t len,
 		if ((!row->has_expires || row->expires_ms > now) &&
 		    (!row->rotated || row->grace_ms > now)) {
 			svc_touch_later(svc, hmac, row->id, addr, now);
-			OPENSSL_cleanse(hmac, sizeof(hmac));
 			return ERR_OK;
 		}
 		cache_drop(svc->cache, row->id);	/* the database decides */
 	}
-	if ((e = token_verify(&svc->keys, a, token, len, now, &jti, &exp)) != ERR_OK) {
-		OPENSSL_cleanse(hmac, sizeof(hmac));
+	if ((e = token_verify(&svc->keys, a, token, len, now, &jti, &exp)) != ERR_OK)
 		return e;
-	}
 	/*
 	 * What was heard before the lookup: a revocation that commits while it
 	 * runs may be told only after it, and the row read must not be kept.
@@ -484,7 +478,6 @@ svc_check(struct svc *svc, struct arena *a, const char *token, size_t len,
 	if (e == ERR_NOT_FOUND && svc->keys.nold_peppers > 0 &&
 	    (e = svc_check_old_pepper(svc, a, token, len, addr, hmac, row)) == ERR_OK)
 		old_pepper = 1;	/* not cached by the current HMAC until re-keyed */
-	OPENSSL_cleanse(hmac, sizeof(hmac));
 	if (e == ERR_NOT_FOUND)
 		return ERR_INVALID_TOKEN;
 	if (e != ERR_OK)
@@ -517,12 +510,25 @@ svc_check(struct svc *svc, struct arena *a, const char *token, size_t len,
 	}
 	/* Kept only while its row expires no later than the token says. */
 	if (!old_pepper && svc_cache_ready(svc) && svc->notified == heard &&
-	    (exp == -1 || (row->has_expires && row->expires_ms <= exp)) &&
-	    token_hmac(&svc->keys, token, len, hmac) == 0) {
+	    (exp == -1 || (row->has_expires && row->expires_ms <= exp)))
 		cache_put(svc->cache, hmac, now, row);
-		OPENSSL_cleanse(hmac, sizeof(hmac));
-	}
 	return ERR_OK;
+}
+
+enum error
+svc_check(struct svc *svc, struct arena *a, const char *token, size_t len,
+    const char *addr, struct pat_row *row, struct fault *f)
+{
+	unsigned char hmac[32];
+	enum error e;
+
+	if (!token_is_pat(token, len))
+		return ERR_INVALID_TOKEN;
+	if (token_hmac(&svc->keys, token, len, hmac) == -1)
+		return ERR_INTERNAL;
+	e = svc_check_hmac(svc, a, token, len, hmac, addr, row, f);
+	OPENSSL_cleanse(hmac, sizeof(hmac));
+	return e;
 }
 
 /* May the standby answer for the owner of what p reads: its user, or each of its groups? */
